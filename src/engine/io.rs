@@ -1,0 +1,128 @@
+//! The engine's boundary: Inputs are facts (past tense) a driver reports; Commands are
+//! requests (imperative) the engine makes. Expected failures (no capacity, a Spot reclaim)
+//! arrive as Inputs.
+
+use crate::model::{
+    ComputeEnvironmentId, InstanceTypeId, JobId, JobSpec, Market, MicroUsd,
+};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+
+/// Index of an instance the engine asked for, assigned in launch order starting at 0.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct InstanceId(pub u32);
+
+impl fmt::Display for InstanceId {
+    /// EC2-style id: `i-` and 17 hex digits.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "i-{:017x}", self.0 as u64 + 1)
+    }
+}
+
+/// Why a launch did not produce an instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum LaunchFailure {
+    /// The pool had no capacity (`InsufficientInstanceCapacity`).
+    InsufficientInstanceCapacity,
+    /// The Spot price is above the compute environment's `bidPercentage` cap.
+    SpotPriceAboveMax,
+}
+
+impl LaunchFailure {
+    /// EC2's error code spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InsufficientInstanceCapacity => "InsufficientInstanceCapacity",
+            Self::SpotPriceAboveMax => "SpotMaxPriceTooLow",
+        }
+    }
+}
+
+/// A fact reported to the engine.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Input {
+    /// A job was submitted; it gets the next [`JobId`].
+    JobSubmitted(JobSpec),
+    /// A launched instance booted and registered with the cluster.
+    InstanceReady {
+        /// The instance.
+        instance: InstanceId,
+    },
+    /// A launch did not produce an instance.
+    LaunchFailed {
+        /// The instance that will not exist.
+        instance: InstanceId,
+        /// Why.
+        reason: LaunchFailure,
+    },
+    /// A job's container started (STARTING → RUNNING).
+    JobRunning {
+        /// The job.
+        job: JobId,
+        /// 1-based attempt number the container belongs to.
+        attempt: u32,
+    },
+    /// A job's container exited.
+    JobExited {
+        /// The job.
+        job: JobId,
+        /// 1-based attempt number.
+        attempt: u32,
+        /// The container's exit code.
+        exit_code: i32,
+    },
+    /// EC2 announced that a Spot instance will be reclaimed in two minutes.
+    SpotInterruptionNotice {
+        /// The instance.
+        instance: InstanceId,
+    },
+    /// An instance is gone (Spot reclaim or host failure); its jobs' attempts have failed.
+    InstanceTerminated {
+        /// The instance.
+        instance: InstanceId,
+    },
+    /// The Spot market price of a type changed.
+    SpotPriceChanged {
+        /// The instance type.
+        instance_type: InstanceTypeId,
+        /// New price per hour.
+        price_per_hour: MicroUsd,
+    },
+    /// The time the engine asked for with `next_wakeup` has come.
+    Wakeup,
+}
+
+/// A request from the engine to its driver.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Command {
+    /// Launch one instance; the driver answers `InstanceReady` or `LaunchFailed`.
+    LaunchInstance {
+        /// Id the engine assigned.
+        instance: InstanceId,
+        /// Compute environment it belongs to.
+        compute_environment: ComputeEnvironmentId,
+        /// Type to launch.
+        instance_type: InstanceTypeId,
+        /// On-Demand or Spot.
+        market: Market,
+        /// Spot only: the highest price per hour to pay (`bidPercentage` × On-Demand).
+        max_price_per_hour: MicroUsd,
+    },
+    /// Terminate an instance (scale-in).
+    TerminateInstance {
+        /// The instance.
+        instance: InstanceId,
+    },
+    /// Start an attempt of a job on an instance; the driver answers `JobRunning`, then
+    /// `JobExited` (or `InstanceTerminated` if the host goes first).
+    StartJob {
+        /// The job.
+        job: JobId,
+        /// The host.
+        instance: InstanceId,
+        /// 1-based attempt (`AWS_BATCH_JOB_ATTEMPT`).
+        attempt: u32,
+        /// Device indices of the GPUs reserved for it on that host (empty for CPU jobs).
+        gpu_ids: Vec<u32>,
+    },
+}

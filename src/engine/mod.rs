@@ -1,0 +1,3 @@
+//! The scheduler engine (work in progress).
+mod io;
+pub use io::{Command, Input, InstanceId, LaunchFailure};

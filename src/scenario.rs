@@ -1,0 +1,60 @@
+//! A validated scenario: everything one simulated run needs, already resolved against the
+//! catalog (the "high args" built by `input::scenario` from the wire formats).
+
+use crate::model::{Cluster, InstanceTypeId, JobSpec, MicroUsd, SimDuration, SimTime};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// One job of a trace: what the engine is told at submission, and the facts of the world
+/// that only the driver knows (run time, exit code).
+#[derive(Clone, Debug, PartialEq)]
+pub struct TraceJob {
+    /// Submission time.
+    pub submit: SimTime,
+    /// What is submitted.
+    pub spec: JobSpec,
+    /// How long each attempt's container runs.
+    pub run_time: SimDuration,
+    /// Exit code of each attempt's container.
+    pub exit_code: i32,
+}
+
+/// The Spot market model of a run.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct SpotModel {
+    /// Multiplies every type's interruption hazard (1.0 = the advisor bucket as is; 0 = no
+    /// interruptions). Useful to stress a scenario.
+    pub hazard_scale: f64,
+    /// Price changes per type, sorted by time. A type without a series keeps its catalog
+    /// price (`OnDemand × (1 − savings)`).
+    pub price_series: BTreeMap<InstanceTypeId, Vec<(SimTime, MicroUsd)>>,
+    /// Most instances of a type the market gives at once (a pool = one type in one zone;
+    /// flotilla models one zone). Absent = unlimited.
+    pub capacity: BTreeMap<InstanceTypeId, u32>,
+}
+
+/// Everything a simulated run needs.
+#[derive(Clone, Debug)]
+pub struct Scenario {
+    /// Name, used in report directory names.
+    pub name: String,
+    /// Master seed; every random stream is derived from it.
+    pub seed: u64,
+    /// Catalog, compute environments and queues.
+    pub cluster: Cluster,
+    /// Jobs sorted by (submit time, file order).
+    pub trace: Vec<TraceJob>,
+    /// Where the trace came from (for messages).
+    pub trace_path: PathBuf,
+    /// Spot market model.
+    pub spot: SpotModel,
+    /// Delay between StartJob and the container running (image pull, container start).
+    pub container_start_delay: SimDuration,
+}
+
+impl Scenario {
+    /// Sorts the trace by submit time, keeping file order between equal times.
+    pub fn sort_trace(&mut self) {
+        self.trace.sort_by_key(|j| j.submit);
+    }
+}
