@@ -1,1 +1,5 @@
-fn main(){}
+//! The `flotilla` binary: parse, run, map errors to an exit code.
+
+fn main() -> std::process::ExitCode {
+    flotilla::cli::main()
+}

@@ -58,3 +58,14 @@ impl Scenario {
         self.trace.sort_by_key(|j| j.submit);
     }
 }
+
+impl Scenario {
+    /// Sets the allocation strategy of every managed compute environment; a Spot-only
+    /// strategy becomes BEST_FIT_PROGRESSIVE on On-Demand ones (see
+    /// [`crate::model::AllocationStrategy::for_market`]).
+    pub fn apply_strategy(&mut self, s: crate::model::AllocationStrategy) {
+        for ce in &mut self.cluster.compute_environments {
+            ce.allocation_strategy = s.for_market(ce.market);
+        }
+    }
+}

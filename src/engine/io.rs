@@ -2,9 +2,7 @@
 //! requests (imperative) the engine makes. Expected failures (no capacity, a Spot reclaim)
 //! arrive as Inputs.
 
-use crate::model::{
-    ComputeEnvironmentId, InstanceTypeId, JobId, JobSpec, Market, MicroUsd,
-};
+use crate::model::{ComputeEnvironmentId, InstanceTypeId, JobId, JobSpec, Market, MicroUsd};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -20,7 +18,7 @@ impl fmt::Display for InstanceId {
 }
 
 /// Why a launch did not produce an instance.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
 pub enum LaunchFailure {
     /// The pool had no capacity (`InsufficientInstanceCapacity`).
     InsufficientInstanceCapacity,

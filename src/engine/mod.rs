@@ -1,3 +1,257 @@
-//! The scheduler engine (work in progress).
+//! The scheduler engine: a pure, deterministic state machine shared by every driver.
+//!
+//! ```text
+//!   driver ──Input (fact)──▶ Engine::handle(now, input, &mut out) ──Command──▶ driver
+//!          ◀──────────────── Engine::next_wakeup() ──────────────────────────
+//! ```
+//!
+//! The engine does no I/O, reads no clock and draws no random numbers; its state iterates in
+//! a fixed order (vectors and B-tree maps), so the same inputs at the same times give the same
+//! commands. Inputs arriving at one instant are batched: they only mark the engine dirty, and
+//! the scheduling pass runs once when the driver delivers [`Input::Wakeup`] at the time
+//! [`Engine::next_wakeup`] asked for. That makes queue evaluation a cycle over all queues in
+//! priority order (reference §4.2) instead of a race between same-time inputs.
+
+mod capacity;
+mod dispatch;
+mod instances;
 mod io;
+mod jobs;
+mod provisioning;
+mod state;
+
+pub use capacity::{CapacityIndex, Resources};
 pub use io::{Command, Input, InstanceId, LaunchFailure};
+pub use provisioning::{rank, type_holds, Candidate};
+pub use state::{Attempt, InstanceRecord, InstanceState, JobRecord, StatusReason};
+
+use crate::model::{
+    Cluster, ComputeEnvironmentId, InstanceTypeId, JobId, JobQueueId, MicroUsd, SimTime,
+};
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Something the engine asked to be woken for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+enum Timer {
+    /// An instance may have been idle long enough to scale in.
+    IdleCheck(InstanceId),
+    /// A type a compute environment avoided for lack of capacity may be tried again.
+    CapacityRetry(ComputeEnvironmentId),
+}
+
+/// RUNNABLE jobs of one queue, in dispatch order.
+///
+/// Keys are positions: new jobs get increasing keys at the back, retried attempts get
+/// decreasing negative keys at the front (reference §1.6: a retry goes to the front).
+#[derive(Debug, Default)]
+struct RunnableQueue {
+    jobs: BTreeMap<i64, JobId>,
+    next_back: i64,
+    next_front: i64,
+}
+
+impl RunnableQueue {
+    fn push_back(&mut self, job: JobId) -> i64 {
+        let key = self.next_back;
+        self.next_back += 1;
+        self.jobs.insert(key, job);
+        key
+    }
+
+    fn push_front(&mut self, job: JobId) -> i64 {
+        self.next_front -= 1;
+        self.jobs.insert(self.next_front, job);
+        self.next_front
+    }
+}
+
+/// Scheduling state of one compute environment.
+#[derive(Debug, Default)]
+struct CeState {
+    /// Free capacity of ready instances.
+    ready: CapacityIndex,
+    /// Unreserved capacity of instances still booting.
+    pending: CapacityIndex,
+    /// vCPUs of every instance launched and not yet terminated.
+    committed_vcpus: u32,
+    /// Types that recently failed to launch for lack of capacity, until when to avoid them.
+    unavailable_until: BTreeMap<InstanceTypeId, SimTime>,
+}
+
+/// Counters kept for the run summary.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct EngineCounters {
+    /// Instances lost to Spot interruptions (or any host loss).
+    pub spot_interruptions: u64,
+    /// Launch requests that produced no instance.
+    pub launch_failures: u64,
+    /// Scheduling passes run.
+    pub passes: u64,
+}
+
+/// The AWS Batch scheduler as a state machine.
+pub struct Engine {
+    cluster: Cluster,
+    jobs: Vec<JobRecord>,
+    instances: Vec<InstanceRecord>,
+    queues: Vec<RunnableQueue>,
+    queue_order: Vec<JobQueueId>,
+    ces: Vec<CeState>,
+    spot_prices: Vec<MicroUsd>,
+    timers: BTreeSet<(SimTime, Timer)>,
+    candidates: BTreeMap<(ComputeEnvironmentId, Resources), Vec<Candidate>>,
+    feasibility: BTreeMap<(JobQueueId, Resources), Option<StatusReason>>,
+    now: SimTime,
+    dirty: bool,
+    started: bool,
+    open_jobs: usize,
+    counters: EngineCounters,
+}
+
+impl Engine {
+    /// An engine for `cluster`, with no jobs and no instances yet. Its first wakeup (at the
+    /// driver's start time) launches each compute environment's `desiredvCpus`.
+    pub fn new(cluster: Cluster) -> Self {
+        let mut queue_order: Vec<JobQueueId> = (0..cluster.job_queues.len())
+            .map(|i| JobQueueId(i as u16))
+            .collect();
+        // Higher priority first; equal priorities in scenario order.
+        queue_order.sort_by_key(|q| std::cmp::Reverse(cluster.queue(*q).priority));
+        let spot_prices = cluster
+            .catalog
+            .types()
+            .iter()
+            .map(|t| t.default_spot_price().unwrap_or(MicroUsd(u64::MAX)))
+            .collect();
+        Engine {
+            queues: (0..cluster.job_queues.len())
+                .map(|_| RunnableQueue::default())
+                .collect(),
+            ces: (0..cluster.compute_environments.len())
+                .map(|_| CeState::default())
+                .collect(),
+            cluster,
+            jobs: Vec::new(),
+            instances: Vec::new(),
+            queue_order,
+            spot_prices,
+            timers: BTreeSet::new(),
+            candidates: BTreeMap::new(),
+            feasibility: BTreeMap::new(),
+            now: SimTime::ZERO,
+            dirty: false,
+            started: false,
+            open_jobs: 0,
+            counters: EngineCounters::default(),
+        }
+    }
+
+    /// Reports a fact that happened at `now` (never earlier than the previous call's `now`)
+    /// and appends the engine's requests to `out`.
+    pub fn handle(&mut self, now: SimTime, input: Input, out: &mut Vec<Command>) {
+        self.now = self.now.max(now);
+        match input {
+            Input::JobSubmitted(spec) => self.on_job_submitted(spec),
+            Input::InstanceReady { instance } => self.on_instance_ready(instance, out),
+            Input::LaunchFailed { instance, reason } => self.on_launch_failed(instance, reason),
+            Input::JobRunning { job, attempt } => self.on_job_running(job, attempt),
+            Input::JobExited {
+                job,
+                attempt,
+                exit_code,
+            } => self.on_job_exited(job, attempt, exit_code),
+            Input::SpotInterruptionNotice { instance } => self.on_interruption_notice(instance),
+            Input::InstanceTerminated { instance } => self.on_instance_terminated(instance),
+            Input::SpotPriceChanged {
+                instance_type,
+                price_per_hour,
+            } => self.on_spot_price_changed(instance_type, price_per_hour),
+            Input::Wakeup => self.on_wakeup(out),
+        }
+    }
+
+    /// When the engine next needs a [`Input::Wakeup`]: now if inputs are waiting for a
+    /// scheduling pass, else its earliest timer. `None` means only new inputs can make it act.
+    pub fn next_wakeup(&self) -> Option<SimTime> {
+        if self.dirty || !self.started {
+            return Some(self.now);
+        }
+        self.timers.first().map(|(t, _)| *t)
+    }
+
+    fn on_wakeup(&mut self, out: &mut Vec<Command>) {
+        if !self.started {
+            self.started = true;
+            self.launch_desired_capacity(out);
+        }
+        while let Some(&(at, timer)) = self.timers.first() {
+            if at > self.now {
+                break;
+            }
+            self.timers.pop_first();
+            match timer {
+                Timer::IdleCheck(i) => self.scale_in_if_idle(i, out),
+                Timer::CapacityRetry(_) => self.dirty = true,
+            }
+        }
+        if self.dirty {
+            self.dirty = false;
+            self.counters.passes += 1;
+            self.dispatch_pass(out);
+        }
+    }
+
+    fn on_spot_price_changed(&mut self, t: InstanceTypeId, price: MicroUsd) {
+        if let Some(p) = self.spot_prices.get_mut(t.0 as usize) {
+            *p = price;
+            // Rankings and bid filters depend on prices: rebuild them lazily.
+            self.candidates.clear();
+            self.dirty = true;
+        }
+    }
+
+    /// The static configuration.
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
+    /// Every job submitted so far, indexed by [`JobId`].
+    pub fn jobs(&self) -> &[JobRecord] {
+        &self.jobs
+    }
+
+    /// Every instance launched so far, indexed by [`InstanceId`].
+    pub fn instances(&self) -> &[InstanceRecord] {
+        &self.instances
+    }
+
+    /// The job with this id.
+    pub fn job(&self, id: JobId) -> Option<&JobRecord> {
+        self.jobs.get(id.0 as usize)
+    }
+
+    /// The instance with this id.
+    pub fn instance(&self, id: InstanceId) -> Option<&InstanceRecord> {
+        self.instances.get(id.0 as usize)
+    }
+
+    /// Jobs not yet SUCCEEDED or FAILED.
+    pub fn open_jobs(&self) -> usize {
+        self.open_jobs
+    }
+
+    /// Counters for the summary.
+    pub fn counters(&self) -> EngineCounters {
+        self.counters
+    }
+
+    /// The Spot price the engine currently believes for a type.
+    pub fn spot_price(&self, t: InstanceTypeId) -> MicroUsd {
+        self.spot_prices[t.0 as usize]
+    }
+
+    /// vCPUs of the instances a compute environment has launched and not terminated.
+    pub fn committed_vcpus(&self, ce: ComputeEnvironmentId) -> u32 {
+        self.ces[ce.0 as usize].committed_vcpus
+    }
+}

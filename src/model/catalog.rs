@@ -215,9 +215,15 @@ mod tests {
 
     #[test]
     fn bucket_hazard_increases_with_risk() {
-        let h: Vec<f64> = InterruptionBucket::ALL.iter().map(|b| b.hazard_per_hour()).collect();
+        let h: Vec<f64> = InterruptionBucket::ALL
+            .iter()
+            .map(|b| b.hazard_per_hour())
+            .collect();
         assert!(h.windows(2).all(|w| w[0] < w[1]));
-        assert_eq!(InterruptionBucket::parse("15-20%"), Some(InterruptionBucket::From15To20));
+        assert_eq!(
+            InterruptionBucket::parse("15-20%"),
+            Some(InterruptionBucket::From15To20)
+        );
         assert_eq!(InterruptionBucket::parse("20%"), None);
     }
 }

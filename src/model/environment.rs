@@ -72,7 +72,10 @@ impl AllocationStrategy {
 
     /// Whether AWS allows this strategy only on Spot compute environments.
     pub fn spot_only(self) -> bool {
-        matches!(self, Self::SpotCapacityOptimized | Self::SpotPriceCapacityOptimized)
+        matches!(
+            self,
+            Self::SpotCapacityOptimized | Self::SpotPriceCapacityOptimized
+        )
     }
 
     /// Whether a compute environment of `market` with this strategy may exceed `maxvCpus` by
@@ -103,12 +106,15 @@ impl FromStr for AllocationStrategy {
     type Err = String;
     fn from_str(s: &str) -> Result<Self, String> {
         let up = s.trim().to_ascii_uppercase().replace('-', "_");
-        Self::ALL.into_iter().find(|a| a.as_str() == up).ok_or_else(|| {
-            format!(
-                "unknown allocation strategy `{s}`; expected one of BEST_FIT, \
+        Self::ALL
+            .into_iter()
+            .find(|a| a.as_str() == up)
+            .ok_or_else(|| {
+                format!(
+                    "unknown allocation strategy `{s}`; expected one of BEST_FIT, \
                  BEST_FIT_PROGRESSIVE, SPOT_CAPACITY_OPTIMIZED, SPOT_PRICE_CAPACITY_OPTIMIZED"
-            )
-        })
+                )
+            })
     }
 }
 

@@ -6,7 +6,9 @@ mod job;
 mod money;
 mod time;
 
-pub use catalog::{registered_memory_mib, Catalog, InstanceType, InstanceTypeId, InterruptionBucket};
+pub use catalog::{
+    registered_memory_mib, Catalog, InstanceType, InstanceTypeId, InterruptionBucket,
+};
 pub use environment::{
     AllocationStrategy, ComputeEnvironment, ComputeEnvironmentId, JobQueue, JobQueueId, Market,
 };

@@ -8,7 +8,9 @@ use std::fmt;
 use std::ops::{Add, AddAssign};
 
 /// An amount of money in millionths of a US dollar.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct MicroUsd(pub u64);
 
 impl MicroUsd {

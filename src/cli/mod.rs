@@ -1,0 +1,204 @@
+//! The `flotilla` command line: clap argument structs ("low args") and one function per
+//! subcommand. Only the binary uses this module (feature `cli`).
+
+mod compare;
+mod simulate;
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+/// flotilla: a discrete-event simulator and capacity planner for AWS-Batch-style batch
+/// computing. Replays job traces against modelled EC2 On-Demand and Spot fleets and reports
+/// cost, queue wait and makespan per allocation strategy.
+#[derive(Parser, Debug)]
+#[command(name = "flotilla", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Subcommands.
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Run one simulation of a scenario and write its report
+    /// (summary.json, jobs.csv, instances.csv, events.jsonl).
+    Simulate(SimulateArgs),
+    /// Run several allocation strategies over several seeds, side by side (in parallel).
+    Compare(CompareArgs),
+    /// Check scenario, trace, catalog or Spot price files without running anything.
+    Validate(ValidateArgs),
+    /// Write a synthetic job trace (Poisson arrivals, log-normal run times, a mix of sizes and
+    /// some GPU jobs).
+    Generate(GenerateArgs),
+}
+
+/// `flotilla simulate`.
+#[derive(Args, Debug)]
+pub struct SimulateArgs {
+    /// Scenario file (TOML), e.g. scenarios/quickstart.toml.
+    pub scenario: PathBuf,
+    /// Job trace CSV to use instead of the scenario's.
+    #[arg(long)]
+    pub trace: Option<PathBuf>,
+    /// Allocation strategy for every managed compute environment (BEST_FIT,
+    /// BEST_FIT_PROGRESSIVE, SPOT_CAPACITY_OPTIMIZED, SPOT_PRICE_CAPACITY_OPTIMIZED).
+    /// Spot-only strategies become BEST_FIT_PROGRESSIVE on On-Demand compute environments.
+    #[arg(long)]
+    pub strategy: Option<String>,
+    /// Master seed (default: the scenario's).
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// Report directory (default: reports/<scenario>-<strategy>-<seed>/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Print summary.json to stdout instead of the human summary.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `flotilla compare`.
+#[derive(Args, Debug)]
+pub struct CompareArgs {
+    /// Scenario file (TOML).
+    pub scenario: PathBuf,
+    /// Comma-separated allocation strategies, e.g. BEST_FIT,SPOT_CAPACITY_OPTIMIZED.
+    #[arg(
+        long,
+        value_delimiter = ',',
+        default_value = "BEST_FIT,BEST_FIT_PROGRESSIVE,SPOT_CAPACITY_OPTIMIZED,SPOT_PRICE_CAPACITY_OPTIMIZED"
+    )]
+    pub strategies: Vec<String>,
+    /// Seeds: a count N (the scenario's seed and the N-1 after it) or a range A..B (inclusive).
+    #[arg(long, default_value = "1")]
+    pub seeds: String,
+    /// Job trace CSV to use instead of the scenario's.
+    #[arg(long)]
+    pub trace: Option<PathBuf>,
+    /// Output directory for compare.csv and compare-runs.csv (default:
+    /// reports/<scenario>-compare/).
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Also write every run's full report under OUT/runs/<strategy>-<seed>/.
+    #[arg(long)]
+    pub keep_runs: bool,
+    /// Worker threads (default: all cores). Results do not depend on it.
+    #[arg(long)]
+    pub threads: Option<usize>,
+    /// Print the table as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// `flotilla validate`.
+#[derive(Args, Debug)]
+pub struct ValidateArgs {
+    /// Files to check: scenarios (.toml), traces, catalogs or Spot price series (.csv).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+/// `flotilla generate`.
+#[derive(Args, Debug)]
+pub struct GenerateArgs {
+    /// Number of jobs.
+    #[arg(long)]
+    pub jobs: u64,
+    /// Seed of every random stream.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Output CSV file.
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Mean arrivals per second (Poisson).
+    #[arg(long, default_value_t = 20.0)]
+    pub rate: f64,
+    /// Comma-separated job queue names, picked uniformly.
+    #[arg(long, value_delimiter = ',', default_value = "default")]
+    pub queues: Vec<String>,
+    /// Median run time in seconds (log-normal).
+    #[arg(long, default_value_t = 600.0)]
+    pub runtime_median: f64,
+    /// Share of GPU jobs, 0 to 1.
+    #[arg(long, default_value_t = 0.03)]
+    pub gpu_share: f64,
+}
+
+/// Parses the command line, runs it and maps errors to an exit code.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Simulate(a) => simulate::run(a),
+        Command::Compare(a) => compare::run(a),
+        Command::Validate(a) => validate(a),
+        Command::Generate(a) => generate(a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn validate(a: ValidateArgs) -> anyhow::Result<ExitCode> {
+    let mut failed = 0;
+    for f in &a.files {
+        match crate::input::validate_file(f) {
+            Ok(what) => println!("ok: {}: {what}", f.display()),
+            Err(e) => {
+                eprintln!("error: {e}");
+                failed += 1;
+            }
+        }
+    }
+    Ok(if failed == 0 {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
+    use anyhow::Context;
+    let cfg = crate::generate::GenerateConfig {
+        jobs: a.jobs,
+        seed: a.seed,
+        rate_per_s: a.rate,
+        queues: a.queues,
+        runtime_median_s: a.runtime_median,
+        gpu_share: a.gpu_share,
+        ..Default::default()
+    };
+    cfg.validate().map_err(anyhow::Error::msg)?;
+    let file = std::fs::File::create(&a.out).with_context(|| format!("{}", a.out.display()))?;
+    crate::generate::write_trace(&cfg, std::io::BufWriter::with_capacity(1 << 20, file))
+        .with_context(|| format!("writing {}", a.out.display()))?;
+    eprintln!("wrote {} jobs to {}", a.jobs, a.out.display());
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Loads a scenario and applies `--trace`, `--strategy` and `--seed`; returns it with the
+/// strategy label used in report names.
+pub(crate) fn prepare(
+    path: &std::path::Path,
+    trace: Option<&std::path::Path>,
+    strategy: Option<&str>,
+    seed: Option<u64>,
+) -> anyhow::Result<(crate::scenario::Scenario, String)> {
+    let mut scenario = crate::input::load_scenario(path, trace)?;
+    if let Some(seed) = seed {
+        scenario.seed = seed;
+    }
+    let label = match strategy {
+        Some(s) => {
+            let s: crate::model::AllocationStrategy = s.parse().map_err(anyhow::Error::msg)?;
+            scenario.apply_strategy(s);
+            s.as_str().to_string()
+        }
+        None => "scenario".to_string(),
+    };
+    Ok((scenario, label))
+}

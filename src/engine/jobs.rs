@@ -1,0 +1,214 @@
+//! Job lifecycle: SUBMITTED → RUNNABLE → STARTING → RUNNING → SUCCEEDED | FAILED, with
+//! retries back to the front of the queue.
+
+use super::provisioning::type_holds;
+use super::{Attempt, Engine, InstanceId, InstanceState, JobRecord, Resources, StatusReason};
+use crate::engine::Command;
+use crate::model::{JobId, JobQueueId, JobSpec, JobStatus, Market};
+
+impl Engine {
+    pub(super) fn on_job_submitted(&mut self, spec: JobSpec) {
+        let id = JobId(self.jobs.len() as u32);
+        let queue = spec.queue;
+        let mut job = JobRecord {
+            spec,
+            status: JobStatus::Submitted,
+            status_reason: None,
+            submitted_at: self.now,
+            runnable_at: None,
+            stopped_at: None,
+            attempts: Vec::new(),
+            queue_key: 0,
+            reserved_on: None,
+        };
+        self.open_jobs += 1;
+        // Modelling choice: AWS leaves a job no compute environment can ever hold RUNNABLE
+        // forever (blocking its queue). flotilla fails it at once with AWS's statusReason, so
+        // the run ends and the summary reports it as unplaceable.
+        if let Some(reason) = self.infeasible(queue, job.resources()) {
+            job.status = JobStatus::Failed;
+            job.status_reason = Some(reason);
+            job.stopped_at = Some(self.now);
+            self.open_jobs -= 1;
+            self.jobs.push(job);
+            return;
+        }
+        // No dependencies yet: SUBMITTED → RUNNABLE at once (reference §1.2).
+        job.status = JobStatus::Runnable;
+        job.runnable_at = Some(self.now);
+        job.queue_key = self.queues[queue.0 as usize].push_back(id);
+        self.jobs.push(job);
+        self.dirty = true;
+    }
+
+    /// Why no compute environment of `queue` could ever run a job needing `need`, if so.
+    fn infeasible(&mut self, queue: JobQueueId, need: Resources) -> Option<StatusReason> {
+        if let Some(r) = self.feasibility.get(&(queue, need)) {
+            return *r;
+        }
+        let mut any_type = false;
+        let mut ok = false;
+        let catalog = &self.cluster.catalog;
+        for ce_id in &self.cluster.queue(queue).compute_environment_order {
+            let ce = self.cluster.ce(*ce_id);
+            let exceed = ce.allocation_strategy.may_exceed_max_vcpus(ce.market);
+            for t in ce.instance_types.iter().map(|t| catalog.get(*t)) {
+                if !type_holds(t, &need) || (ce.market == Market::Spot && !t.has_spot()) {
+                    continue;
+                }
+                any_type = true;
+                ok |= need.vcpus <= ce.max_vcpus && (exceed || t.vcpus <= ce.max_vcpus);
+            }
+        }
+        let r = match (ok, any_type) {
+            (true, _) => None,
+            (false, true) => Some(StatusReason::ComputeEnvironmentMaxResource),
+            (false, false) => Some(StatusReason::JobResourceRequirement),
+        };
+        self.feasibility.insert((queue, need), r);
+        r
+    }
+
+    pub(super) fn on_job_running(&mut self, job: JobId, attempt: u32) {
+        let now = self.now;
+        let Some(j) = self.jobs.get_mut(job.0 as usize) else {
+            return;
+        };
+        if j.status != JobStatus::Starting || j.attempts.len() as u32 != attempt {
+            return; // stale: that attempt already ended
+        }
+        j.status = JobStatus::Running;
+        if let Some(a) = j.attempts.last_mut() {
+            a.running_at = Some(now);
+        }
+    }
+
+    pub(super) fn on_job_exited(&mut self, job: JobId, attempt: u32, exit_code: i32) {
+        let Some(j) = self.jobs.get(job.0 as usize) else {
+            return;
+        };
+        let live = matches!(j.status, JobStatus::Starting | JobStatus::Running);
+        if !live || j.attempts.len() as u32 != attempt {
+            return;
+        }
+        let reason = (exit_code != 0).then_some(StatusReason::EssentialContainerExited);
+        let instance = self.end_attempt(job, Some(exit_code), reason);
+        self.release(job, instance);
+        if exit_code == 0 {
+            self.finish_job(job, JobStatus::Succeeded, None);
+        } else {
+            self.retry_or_fail(job, StatusReason::EssentialContainerExited);
+        }
+        self.dirty = true;
+    }
+
+    /// Places a RUNNABLE job on an instance whose free capacity already excludes it, and asks
+    /// the driver to start it.
+    pub(super) fn start_attempt(
+        &mut self,
+        job: JobId,
+        instance: InstanceId,
+        out: &mut Vec<Command>,
+    ) {
+        let now = self.now;
+        let inst = &mut self.instances[instance.0 as usize];
+        let j = &mut self.jobs[job.0 as usize];
+        let mut gpu_ids = Vec::new();
+        for _ in 0..j.spec.gpus {
+            let bit = inst.free_gpu_mask.trailing_zeros();
+            inst.free_gpu_mask &= !(1u64 << bit);
+            gpu_ids.push(bit);
+        }
+        inst.jobs.push(job);
+        inst.jobs_hosted += 1;
+        j.status = JobStatus::Starting;
+        j.reserved_on = None;
+        j.attempts.push(Attempt {
+            instance,
+            starting_at: now,
+            running_at: None,
+            stopped_at: None,
+            exit_code: None,
+            status_reason: None,
+            gpu_ids: gpu_ids.clone(),
+        });
+        out.push(Command::StartJob {
+            job,
+            instance,
+            attempt: j.attempts.len() as u32,
+            gpu_ids,
+        });
+    }
+
+    /// Closes the current attempt and returns the host it ran on.
+    pub(super) fn end_attempt(
+        &mut self,
+        job: JobId,
+        exit_code: Option<i32>,
+        reason: Option<StatusReason>,
+    ) -> InstanceId {
+        let now = self.now;
+        let j = &mut self.jobs[job.0 as usize];
+        let a = j.attempts.last_mut().expect("a live job has an attempt");
+        a.stopped_at = Some(now);
+        a.exit_code = exit_code;
+        a.status_reason = reason;
+        a.instance
+    }
+
+    /// Gives a finished attempt's resources back to its (still running) host.
+    fn release(&mut self, job: JobId, instance: InstanceId) {
+        let need = self.jobs[job.0 as usize].resources();
+        let inst = &mut self.instances[instance.0 as usize];
+        if let Some(pos) = inst.jobs.iter().position(|&x| x == job) {
+            inst.jobs.swap_remove(pos);
+        }
+        if let Some(a) = self.jobs[job.0 as usize].attempts.last() {
+            for &g in &a.gpu_ids {
+                inst.free_gpu_mask |= 1u64 << g;
+            }
+        }
+        let old = inst.free;
+        inst.free = old.plus(&need);
+        let (ce, state, free) = (inst.compute_environment, inst.state, inst.free);
+        if state == InstanceState::Ready {
+            let idx = &mut self.ces[ce.0 as usize].ready;
+            idx.remove(instance, old);
+            idx.insert(instance, free);
+        }
+        self.mark_idle_if_so(instance);
+    }
+
+    /// After a failed attempt: back to the front of the queue while attempts remain
+    /// (reference §1.6), else FAILED with `reason`.
+    pub(super) fn retry_or_fail(&mut self, job: JobId, reason: StatusReason) {
+        let j = &mut self.jobs[job.0 as usize];
+        if (j.attempts.len() as u32) < j.spec.attempts {
+            j.status = JobStatus::Runnable;
+            j.queue_key = self.queues[j.spec.queue.0 as usize].push_front(job);
+        } else {
+            self.finish_job(job, JobStatus::Failed, Some(reason));
+        }
+    }
+
+    fn finish_job(&mut self, job: JobId, status: JobStatus, reason: Option<StatusReason>) {
+        let j = &mut self.jobs[job.0 as usize];
+        j.status = status;
+        j.status_reason = reason;
+        j.stopped_at = Some(self.now);
+        self.open_jobs -= 1;
+    }
+
+    /// Puts RUNNABLE jobs that were waiting for an instance back in their queues, in their
+    /// old places.
+    pub(super) fn requeue(&mut self, jobs: Vec<JobId>) {
+        for job in jobs {
+            let j = &mut self.jobs[job.0 as usize];
+            j.reserved_on = None;
+            self.queues[j.spec.queue.0 as usize]
+                .jobs
+                .insert(j.queue_key, job);
+        }
+        self.dirty = true;
+    }
+}

@@ -1,0 +1,173 @@
+//! What the engine remembers about jobs and instances. Drivers and reports read it; only the
+//! engine writes it.
+
+use super::capacity::Resources;
+use super::{InstanceId, LaunchFailure};
+use crate::model::{ComputeEnvironmentId, InstanceTypeId, JobSpec, JobStatus, Market, SimTime};
+use std::fmt;
+
+/// Why a job or an attempt failed (`statusReason`, reference §1.7).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StatusReason {
+    /// The container exited non-zero: `Essential container in task exited`.
+    EssentialContainerExited,
+    /// The host went away: `Host EC2 (instance i-...) terminated.`
+    HostTerminated(InstanceId),
+    /// No instance type of the queue's compute environments can ever hold the job:
+    /// `MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT`.
+    JobResourceRequirement,
+    /// The job asks for more vCPUs than every compute environment's `maxvCpus`:
+    /// `MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE`.
+    ComputeEnvironmentMaxResource,
+}
+
+impl fmt::Display for StatusReason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Self::EssentialContainerExited => f.write_str("Essential container in task exited"),
+            Self::HostTerminated(i) => write!(f, "Host EC2 (instance {i}) terminated."),
+            Self::JobResourceRequirement => f.write_str(
+                "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - All compute environments have no \
+                 connected instances that meet the job requirements",
+            ),
+            Self::ComputeEnvironmentMaxResource => f.write_str(
+                "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE - All compute environments \
+                 have a maxVcpu setting that is smaller than the job requirements",
+            ),
+        }
+    }
+}
+
+impl StatusReason {
+    /// Whether this reason marks a job that could never be placed.
+    pub fn is_unplaceable(self) -> bool {
+        matches!(
+            self,
+            Self::JobResourceRequirement | Self::ComputeEnvironmentMaxResource
+        )
+    }
+}
+
+/// One pass of a job through STARTING (and usually RUNNING).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Attempt {
+    /// Host it was placed on.
+    pub instance: InstanceId,
+    /// Entered STARTING.
+    pub starting_at: SimTime,
+    /// Entered RUNNING (`startedAt`), if it got there.
+    pub running_at: Option<SimTime>,
+    /// Ended (`stoppedAt`).
+    pub stopped_at: Option<SimTime>,
+    /// Container exit code, if the container exited.
+    pub exit_code: Option<i32>,
+    /// Why the attempt failed, if it did.
+    pub status_reason: Option<StatusReason>,
+    /// Device ids of the GPUs it held on its host.
+    pub gpu_ids: Vec<u32>,
+}
+
+/// A job as the engine tracks it.
+#[derive(Clone, Debug)]
+pub struct JobRecord {
+    /// What was submitted.
+    pub spec: JobSpec,
+    /// Current state.
+    pub status: JobStatus,
+    /// `statusReason` of a failed job.
+    pub status_reason: Option<StatusReason>,
+    /// Entered SUBMITTED (`createdAt`).
+    pub submitted_at: SimTime,
+    /// First entered RUNNABLE.
+    pub runnable_at: Option<SimTime>,
+    /// Reached SUCCEEDED or FAILED.
+    pub stopped_at: Option<SimTime>,
+    /// Every attempt, in order; `AWS_BATCH_JOB_ATTEMPT` is its 1-based position.
+    pub attempts: Vec<Attempt>,
+    /// Position key in its queue (smaller runs first); kept so a job whose reserved
+    /// instance failed to launch goes back exactly where it was.
+    pub(crate) queue_key: i64,
+    /// A booting instance this RUNNABLE job waits for.
+    pub(crate) reserved_on: Option<InstanceId>,
+}
+
+impl JobRecord {
+    /// What the job asks of a host.
+    pub fn resources(&self) -> Resources {
+        Resources {
+            vcpus: self.spec.vcpus,
+            memory_mib: self.spec.memory_mib,
+            gpus: self.spec.gpus,
+        }
+    }
+
+    /// The attempt in progress or last made.
+    pub fn last_attempt(&self) -> Option<&Attempt> {
+        self.attempts.last()
+    }
+
+    /// When the job first entered RUNNING, if it ever did.
+    pub fn first_running_at(&self) -> Option<SimTime> {
+        self.attempts.iter().find_map(|a| a.running_at)
+    }
+}
+
+/// Lifecycle of an instance.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum InstanceState {
+    /// Launch requested, not yet ready; jobs may be reserved on it.
+    Pending,
+    /// Registered and taking jobs.
+    Ready,
+    /// Received a Spot interruption notice: takes no new jobs.
+    Draining,
+    /// Gone (scaled in, reclaimed, or never launched).
+    Terminated,
+}
+
+/// An instance as the engine tracks it.
+#[derive(Clone, Debug)]
+pub struct InstanceRecord {
+    /// Compute environment that launched it.
+    pub compute_environment: ComputeEnvironmentId,
+    /// Its type.
+    pub instance_type: InstanceTypeId,
+    /// On-Demand or Spot.
+    pub market: Market,
+    /// Lifecycle state.
+    pub state: InstanceState,
+    /// When the launch was requested.
+    pub launched_at: SimTime,
+    /// When it became ready.
+    pub ready_at: Option<SimTime>,
+    /// When it was terminated or its launch failed.
+    pub terminated_at: Option<SimTime>,
+    /// Why its launch failed, if it did.
+    pub launch_failure: Option<LaunchFailure>,
+    /// Whether it was lost to a Spot interruption.
+    pub interrupted: bool,
+    /// Capacity neither used by placed jobs nor reserved by waiting ones.
+    pub free: Resources,
+    /// Free GPU device ids as a bit mask.
+    pub(crate) free_gpu_mask: u64,
+    /// Jobs placed on it (STARTING or RUNNING).
+    pub(crate) jobs: Vec<super::JobId>,
+    /// RUNNABLE jobs waiting for it to boot.
+    pub(crate) reserved: Vec<super::JobId>,
+    /// When it last became idle (no jobs, no reservations).
+    pub(crate) idle_since: Option<SimTime>,
+    /// Number of attempts it hosted.
+    pub jobs_hosted: u32,
+}
+
+impl InstanceRecord {
+    /// Whether it has no jobs and no reservations.
+    pub fn is_idle(&self) -> bool {
+        self.jobs.is_empty() && self.reserved.is_empty()
+    }
+
+    /// Whether it still exists (pending, ready or draining).
+    pub fn is_alive(&self) -> bool {
+        self.state != InstanceState::Terminated
+    }
+}

@@ -1,0 +1,168 @@
+//! Shared plumbing for the CSV formats: header lookup, cells, numbers, errors.
+
+use super::InputError;
+use csv::ByteRecord;
+use std::io::Read;
+use std::path::Path;
+
+/// The longest time flotilla accepts, in seconds (about 31,700 years), so that conversions
+/// to milliseconds can never overflow.
+const MAX_SECONDS: f64 = 1e12;
+
+/// A CSV reader configured the way every flotilla CSV format is read.
+pub(crate) fn reader<R: Read>(input: R) -> csv::Reader<R> {
+    csv::ReaderBuilder::new()
+        .has_headers(true)
+        .flexible(false)
+        .buffer_capacity(1 << 16)
+        .from_reader(input)
+}
+
+/// Column names of a CSV header, trimmed.
+pub(crate) struct Header {
+    names: Vec<String>,
+}
+
+impl Header {
+    /// Reads and checks the header: present, no duplicate names.
+    pub(crate) fn read<R: Read>(rdr: &mut csv::Reader<R>, file: &Path) -> Result<Self, InputError> {
+        let raw = rdr.byte_headers().map_err(|e| csv_error(file, e))?;
+        let mut names = Vec::with_capacity(raw.len());
+        for (i, cell) in raw.iter().enumerate() {
+            let name = std::str::from_utf8(cell)
+                .map_err(|_| InputError::new(file, "the header is not valid UTF-8").at_line(1))?;
+            let name = if i == 0 {
+                name.trim_start_matches('\u{feff}')
+            } else {
+                name
+            };
+            names.push(name.trim().to_string());
+        }
+        if names.iter().all(|n| n.is_empty()) {
+            return Err(
+                InputError::new(file, "the file is empty: expected a header line").at_line(1),
+            );
+        }
+        for (i, n) in names.iter().enumerate() {
+            if !n.is_empty() && names[..i].contains(n) {
+                return Err(
+                    InputError::new(file, "this column appears twice in the header")
+                        .at_line(1)
+                        .in_field(n.clone()),
+                );
+            }
+        }
+        Ok(Header { names })
+    }
+
+    /// Index of a column, if present.
+    pub(crate) fn find(&self, name: &str) -> Option<usize> {
+        self.names.iter().position(|n| n == name)
+    }
+
+    /// Index of a column that must be present.
+    pub(crate) fn require(&self, name: &str, file: &Path) -> Result<usize, InputError> {
+        self.find(name).ok_or_else(|| {
+            InputError::new(
+                file,
+                format!(
+                    "missing required column `{name}`; the header has: {}",
+                    self.names.join(", ")
+                ),
+            )
+            .at_line(1)
+            .in_field(name)
+        })
+    }
+}
+
+/// Converts a reader error, keeping its line when the reader knows it.
+pub(crate) fn csv_error(file: &Path, err: csv::Error) -> InputError {
+    let line = err.position().and_then(|p| usize::try_from(p.line()).ok());
+    let message = match err.kind() {
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => {
+            format!("expected {expected_len} fields like the header, found {len}")
+        }
+        csv::ErrorKind::Io(e) => format!("cannot read the file: {e}"),
+        _ => format!("malformed CSV: {err}"),
+    };
+    InputError::new(file, message).at_opt_line(line)
+}
+
+/// The 1-based line on which a record starts.
+pub(crate) fn line_of(rec: &ByteRecord) -> usize {
+    rec.position()
+        .and_then(|p| usize::try_from(p.line()).ok())
+        .unwrap_or(0)
+}
+
+/// A cell of a record, trimmed; empty when the column is absent.
+pub(crate) fn cell<'r>(
+    rec: &'r ByteRecord,
+    col: Option<usize>,
+    name: &str,
+    file: &Path,
+) -> Result<&'r str, InputError> {
+    let Some(bytes) = col.and_then(|c| rec.get(c)) else {
+        return Ok("");
+    };
+    match std::str::from_utf8(bytes) {
+        Ok(s) => Ok(s.trim()),
+        Err(_) => Err(bad(file, rec, name, "the value is not valid UTF-8")),
+    }
+}
+
+/// An error about one cell of a record.
+pub(crate) fn bad(
+    file: &Path,
+    rec: &ByteRecord,
+    name: &str,
+    message: impl Into<String>,
+) -> InputError {
+    InputError::new(file, message)
+        .at_line(line_of(rec))
+        .in_field(name)
+}
+
+/// Parses decimal seconds (`12`, `0.5`, `1e3`), at least 0, into whole milliseconds,
+/// rounding to the nearest millisecond.
+pub(crate) fn seconds_to_ms(s: &str) -> Option<u64> {
+    s.parse::<f64>().ok().and_then(secs_f64_to_ms)
+}
+
+/// Converts a float number of seconds, at least 0, into whole milliseconds.
+pub(crate) fn secs_f64_to_ms(secs: f64) -> Option<u64> {
+    if secs.is_finite() && (0.0..=MAX_SECONDS).contains(&secs) {
+        Some((secs * 1000.0).round() as u64)
+    } else {
+        None
+    }
+}
+
+/// `1 thing` / `2 things`.
+pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
+    if n == 1 {
+        format!("{n} {one}")
+    } else {
+        format!("{n} {many}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn seconds_round_to_milliseconds() {
+        assert_eq!(seconds_to_ms("1.2345"), Some(1235));
+        assert_eq!(seconds_to_ms("0"), Some(0));
+        assert_eq!(seconds_to_ms("7"), Some(7000));
+        assert_eq!(seconds_to_ms("-1"), None);
+        assert_eq!(seconds_to_ms("nan"), None);
+        assert_eq!(seconds_to_ms("inf"), None);
+        assert_eq!(seconds_to_ms("1e300"), None);
+        assert_eq!(seconds_to_ms(""), None);
+    }
+}

@@ -1,0 +1,124 @@
+//! What a run leaves behind: `summary.json`, `jobs.csv`, `instances.csv` and `events.jsonl`
+//! in one directory. Reports read only these.
+
+pub mod events;
+pub mod metrics;
+pub mod tables;
+
+pub use events::EventLog;
+pub use metrics::{Bill, Summary};
+
+use crate::driver::{self, LoopStats, NoObserver};
+use crate::engine::Engine;
+use crate::scenario::Scenario;
+use crate::sim::SimDriver;
+use std::fs::{self, File};
+use std::io::{self, BufWriter, Write};
+use std::path::{Path, PathBuf};
+
+/// A finished simulated run: the engine's records, the world's, and the summary.
+pub struct SimRun {
+    /// The engine, holding every job and instance record.
+    pub engine: Engine,
+    /// The world, holding prices.
+    pub driver: SimDriver,
+    /// Loop counters.
+    pub stats: LoopStats,
+    /// Per-instance bills, by instance id.
+    pub bills: Vec<Bill>,
+    /// Sum of the jobs' cost shares.
+    pub job_shares: crate::model::MicroUsd,
+    /// The summary (`wall_seconds` is left for the caller, who owns the clock).
+    pub summary: Summary,
+}
+
+/// Runs `scenario` in the simulator, writing every input and command to `events` if given.
+/// `strategy` labels the summary (the scenario must already carry it).
+pub fn simulate(
+    scenario: Scenario,
+    strategy: &str,
+    events: Option<&mut dyn Write>,
+) -> io::Result<SimRun> {
+    let mut summary = Summary {
+        scenario: scenario.name.clone(),
+        strategy: strategy.to_string(),
+        seed: scenario.seed,
+        ..Summary::default()
+    };
+    let mut engine = Engine::new(scenario.cluster.clone());
+    let mut driver = SimDriver::new(scenario);
+    let stats = match events {
+        Some(w) => {
+            let mut log = EventLog::new(engine.cluster(), w);
+            let stats = run_loop(&mut engine, &mut driver, &mut log);
+            log.finish()?;
+            stats
+        }
+        None => run_loop(&mut engine, &mut driver, &mut NoObserver),
+    };
+    let end = stats.end;
+    let bills = metrics::bills(&engine, driver.prices(), end);
+    let job_shares = (0..engine.jobs().len())
+        .map(|j| metrics::job_cost_share(&engine, driver.prices(), j, end))
+        .sum();
+    metrics::summarize(&engine, &bills, job_shares, &mut summary);
+    summary.events_processed = stats.events_processed;
+    summary.sim_end_s = end.as_secs_f64();
+    Ok(SimRun {
+        engine,
+        driver,
+        stats,
+        bills,
+        job_shares,
+        summary,
+    })
+}
+
+fn run_loop<O: driver::Observer>(
+    engine: &mut Engine,
+    sim: &mut SimDriver,
+    obs: &mut O,
+) -> LoopStats {
+    match driver::run(engine, sim, obs) {
+        Ok(s) => s,
+        Err(never) => match never {},
+    }
+}
+
+/// The default report directory of a run: `reports/<scenario>-<strategy>-<seed>`.
+pub fn default_dir(scenario: &str, strategy: &str, seed: u64) -> PathBuf {
+    PathBuf::from("reports").join(format!("{scenario}-{strategy}-{seed}"))
+}
+
+/// Runs `scenario` and writes its whole report into `dir` (created if needed).
+pub fn simulate_to_dir(scenario: Scenario, strategy: &str, dir: &Path) -> io::Result<SimRun> {
+    fs::create_dir_all(dir).map_err(|e| with_path(e, dir))?;
+    let path = dir.join("events.jsonl");
+    let file = File::create(&path).map_err(|e| with_path(e, &path))?;
+    let mut events = BufWriter::with_capacity(1 << 20, file);
+    let run = simulate(scenario, strategy, Some(&mut events))?;
+    events.flush()?;
+    write_tables(dir, &run)?;
+    Ok(run)
+}
+
+/// Writes `jobs.csv` and `instances.csv` of a finished run.
+pub fn write_tables(dir: &Path, run: &SimRun) -> io::Result<()> {
+    let jobs = dir.join("jobs.csv");
+    let f = BufWriter::new(File::create(&jobs).map_err(|e| with_path(e, &jobs))?);
+    tables::write_jobs(f, &run.engine, run.driver.prices(), run.stats.end)?;
+    let inst = dir.join("instances.csv");
+    let f = BufWriter::new(File::create(&inst).map_err(|e| with_path(e, &inst))?);
+    tables::write_instances(f, &run.engine, &run.bills)
+}
+
+/// Writes `summary.json`.
+pub fn write_summary(dir: &Path, summary: &Summary) -> io::Result<()> {
+    let path = dir.join("summary.json");
+    let text = serde_json::to_string_pretty(summary).map_err(io::Error::other)?;
+    fs::write(&path, text + "\n").map_err(|e| with_path(e, &path))
+}
+
+fn with_path(e: io::Error, path: &Path) -> io::Error {
+    io::Error::new(e.kind(), format!("{}: {e}", path.display()))
+}

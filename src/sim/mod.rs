@@ -1,0 +1,400 @@
+//! The simulation driver: a virtual clock, an event queue, and a modelled EC2 fleet with
+//! boot delays, Spot prices, Spot interruptions and per-pool capacity.
+//!
+//! Modelling choices (documented in the README too):
+//! - Billing runs from the launch request to termination (boot time is paid, as on EC2).
+//! - A Spot instance's reclaim time is drawn at launch from an exponential distribution
+//!   with the hazard of its type's interruption bucket (see
+//!   [`crate::model::InterruptionBucket::hazard_per_hour`]) times `spot.hazard_scale`; the
+//!   two-minute notice comes first. A price rise above an instance's maximum price also
+//!   reclaims it (notice now, gone two minutes later).
+//! - A pool is one instance type (one zone); `spot.capacity` caps the Spot instances of a
+//!   type alive at once. On-Demand capacity is unlimited.
+
+pub mod billing;
+mod events;
+pub mod rng;
+mod world;
+
+pub use events::{EventQueue, WorldEvent};
+pub use world::{Prices, WorldInstance, WorldJob};
+
+use crate::driver::Driver;
+use crate::engine::{Command, Engine, Input, InstanceId, LaunchFailure};
+use crate::model::{Catalog, InstanceTypeId, JobId, Market, SimDuration, SimTime};
+use crate::scenario::{Scenario, SpotModel, TraceJob};
+use billing::PriceTimeline;
+use rand_distr::{Distribution, Exp};
+use rand_pcg::Pcg64;
+use std::iter::Peekable;
+use std::vec::IntoIter;
+
+/// How long after the last submission a run may go on before it is cut (guards against
+/// jobs that can never run, e.g. a Spot pool with no capacity at all).
+pub const DEFAULT_HORIZON_AFTER_LAST_SUBMIT: SimDuration = SimDuration::from_secs(30 * 86_400);
+
+/// The two-minute Spot interruption notice.
+pub const SPOT_NOTICE: SimDuration = SimDuration::from_secs(120);
+
+/// The simulated world a run's engine talks to.
+pub struct SimDriver {
+    trace: Peekable<IntoIter<TraceJob>>,
+    events: EventQueue,
+    jobs: Vec<WorldJob>,
+    instances: Vec<WorldInstance>,
+    boot_delay: Vec<SimDuration>,
+    hazard: Vec<Option<f64>>,
+    prices: Prices,
+    spot_now: Vec<crate::model::MicroUsd>,
+    spot_alive: Vec<u32>,
+    spot: SpotModel,
+    interruptions: Pcg64,
+    container_start_delay: SimDuration,
+    horizon: SimTime,
+    now: SimTime,
+}
+
+impl SimDriver {
+    /// A world for `scenario` (its trace is moved into the driver).
+    pub fn new(scenario: Scenario) -> Self {
+        let Scenario {
+            seed,
+            cluster,
+            trace,
+            spot,
+            container_start_delay,
+            ..
+        } = scenario;
+        let catalog = &cluster.catalog;
+        let last_submit = trace
+            .iter()
+            .map(|j| j.submit)
+            .max()
+            .unwrap_or(SimTime::ZERO);
+        let prices = build_prices(catalog, &spot);
+        let mut events = EventQueue::default();
+        for (t, series) in &spot.price_series {
+            for &(at, p) in series {
+                events.push(at, WorldEvent::PriceChange(*t, p));
+            }
+        }
+        SimDriver {
+            jobs: Vec::with_capacity(trace.len()),
+            trace: trace.into_iter().peekable(),
+            events,
+            instances: Vec::new(),
+            boot_delay: catalog.types().iter().map(|t| t.boot_delay).collect(),
+            hazard: catalog
+                .types()
+                .iter()
+                .map(|t| t.interruption_bucket.map(|b| b.hazard_per_hour()))
+                .collect(),
+            spot_now: prices.spot.iter().map(|p| p.at(SimTime::ZERO)).collect(),
+            prices,
+            spot_alive: vec![0; catalog.len()],
+            spot,
+            interruptions: rng::stream(seed, "interruptions"),
+            container_start_delay,
+            horizon: last_submit + DEFAULT_HORIZON_AFTER_LAST_SUBMIT,
+            now: SimTime::ZERO,
+        }
+    }
+
+    /// Instances as the world saw them, indexed by [`InstanceId`].
+    pub fn instances(&self) -> &[WorldInstance] {
+        &self.instances
+    }
+
+    /// Price timelines, for billing.
+    pub fn prices(&self) -> &Prices {
+        &self.prices
+    }
+
+    /// Time of the last event delivered.
+    pub fn now(&self) -> SimTime {
+        self.now
+    }
+
+    /// Whether the run stopped at its horizon with work left.
+    pub fn hit_horizon(&self) -> bool {
+        self.now >= self.horizon
+    }
+
+    fn deliver(&mut self, at: SimTime, e: WorldEvent) -> Option<Input> {
+        match e {
+            WorldEvent::InstanceReady(i) => self
+                .instance(i)
+                .alive()
+                .then_some(Input::InstanceReady { instance: i }),
+            WorldEvent::LaunchFailed(i, reason) => Some(Input::LaunchFailed {
+                instance: i,
+                reason,
+            }),
+            WorldEvent::JobRunning(j, a) => self
+                .attempt_live(j, a)
+                .then_some(Input::JobRunning { job: j, attempt: a }),
+            WorldEvent::JobExited(j, a, code) => {
+                if !self.attempt_live(j, a) {
+                    return None;
+                }
+                self.end_attempt(j);
+                Some(Input::JobExited {
+                    job: j,
+                    attempt: a,
+                    exit_code: code,
+                })
+            }
+            WorldEvent::SpotNotice(i, reclaim) => {
+                let inst = self.instance_mut(i);
+                let due = inst.alive() && !inst.noticed && inst.reclaim_at == Some(reclaim);
+                inst.noticed |= due;
+                due.then_some(Input::SpotInterruptionNotice { instance: i })
+            }
+            WorldEvent::SpotReclaim(i) => {
+                let inst = self.instance(i);
+                if !inst.alive() || inst.reclaim_at != Some(at) {
+                    return None;
+                }
+                self.end_instance(i, at);
+                for j in std::mem::take(&mut self.instance_mut(i).jobs) {
+                    self.jobs[j.0 as usize].attempt = 0;
+                }
+                Some(Input::InstanceTerminated { instance: i })
+            }
+            WorldEvent::PriceChange(t, price) => {
+                self.spot_now[t.0 as usize] = price;
+                self.reclaim_outbid(t, at);
+                Some(Input::SpotPriceChanged {
+                    instance_type: t,
+                    price_per_hour: price,
+                })
+            }
+        }
+    }
+
+    fn instance(&self, i: InstanceId) -> &WorldInstance {
+        &self.instances[i.0 as usize]
+    }
+
+    fn instance_mut(&mut self, i: InstanceId) -> &mut WorldInstance {
+        &mut self.instances[i.0 as usize]
+    }
+
+    fn attempt_live(&self, j: JobId, attempt: u32) -> bool {
+        self.jobs
+            .get(j.0 as usize)
+            .is_some_and(|w| w.attempt == attempt && attempt > 0)
+    }
+
+    fn end_attempt(&mut self, j: JobId) {
+        let w = &mut self.jobs[j.0 as usize];
+        w.attempt = 0;
+        if let Some(i) = w.instance.take() {
+            let jobs = &mut self.instances[i.0 as usize].jobs;
+            if let Some(p) = jobs.iter().position(|&x| x == j) {
+                jobs.swap_remove(p);
+            }
+        }
+    }
+
+    fn end_instance(&mut self, i: InstanceId, at: SimTime) {
+        let inst = &mut self.instances[i.0 as usize];
+        if inst.market == Market::Spot && inst.alive() {
+            self.spot_alive[inst.instance_type.0 as usize] -= 1;
+        }
+        inst.ended_at = Some(at);
+    }
+
+    /// Spot instances whose maximum price is now below the market are reclaimed after the
+    /// usual notice.
+    fn reclaim_outbid(&mut self, t: InstanceTypeId, at: SimTime) {
+        let price = self.spot_now[t.0 as usize];
+        for id in 0..self.instances.len() {
+            let inst = &self.instances[id];
+            let outbid = inst.alive()
+                && inst.market == Market::Spot
+                && inst.instance_type == t
+                && inst.max_price < price;
+            if outbid && inst.reclaim_at.is_none_or(|r| r > at + SPOT_NOTICE) {
+                self.schedule_reclaim(InstanceId(id as u32), at, at + SPOT_NOTICE);
+            }
+        }
+    }
+
+    fn schedule_reclaim(&mut self, i: InstanceId, now: SimTime, reclaim: SimTime) {
+        self.instances[i.0 as usize].reclaim_at = Some(reclaim);
+        let notice = (reclaim - SPOT_NOTICE).max(now);
+        self.events.push(notice, WorldEvent::SpotNotice(i, reclaim));
+        self.events.push(reclaim, WorldEvent::SpotReclaim(i));
+    }
+
+    fn launch(
+        &mut self,
+        now: SimTime,
+        id: InstanceId,
+        t: InstanceTypeId,
+        market: Market,
+        max_price: crate::model::MicroUsd,
+    ) {
+        let mut inst = WorldInstance {
+            instance_type: t,
+            market,
+            max_price,
+            launched_at: now,
+            ended_at: None,
+            launch_failed: false,
+            reclaim_at: None,
+            noticed: false,
+            jobs: Vec::new(),
+        };
+        let failure = (market == Market::Spot)
+            .then(|| self.spot_refusal(t, max_price))
+            .flatten();
+        if let Some(reason) = failure {
+            inst.launch_failed = true;
+            self.instances.push(inst);
+            self.events.push(now, WorldEvent::LaunchFailed(id, reason));
+            return;
+        }
+        self.instances.push(inst);
+        self.events.push(
+            now + self.boot_delay[t.0 as usize],
+            WorldEvent::InstanceReady(id),
+        );
+        if market == Market::Spot {
+            self.spot_alive[t.0 as usize] += 1;
+            if let Some(at) = self.draw_reclaim(now, t) {
+                self.schedule_reclaim(id, now, at);
+            }
+        }
+    }
+
+    fn spot_refusal(
+        &self,
+        t: InstanceTypeId,
+        max_price: crate::model::MicroUsd,
+    ) -> Option<LaunchFailure> {
+        if self.spot_now[t.0 as usize] > max_price {
+            return Some(LaunchFailure::SpotPriceAboveMax);
+        }
+        let cap = self.spot.capacity.get(&t).copied().unwrap_or(u32::MAX);
+        (self.spot_alive[t.0 as usize] >= cap)
+            .then_some(LaunchFailure::InsufficientInstanceCapacity)
+    }
+
+    /// When EC2 will reclaim a Spot instance of `t` launched at `now`, if ever.
+    fn draw_reclaim(&mut self, now: SimTime, t: InstanceTypeId) -> Option<SimTime> {
+        let bucket = self.bucket_hazard(t)?;
+        let rate = bucket * self.spot.hazard_scale;
+        if rate <= 0.0 || !rate.is_finite() {
+            return None;
+        }
+        let hours: f64 = Exp::new(rate).ok()?.sample(&mut self.interruptions);
+        let ms = (hours * 3_600_000.0).min(1e15) as u64;
+        Some(now + SimDuration(ms.max(1)))
+    }
+
+    fn bucket_hazard(&self, t: InstanceTypeId) -> Option<f64> {
+        self.hazard[t.0 as usize]
+    }
+}
+
+fn build_prices(catalog: &Catalog, spot: &SpotModel) -> Prices {
+    let on_demand = catalog
+        .types()
+        .iter()
+        .map(|t| PriceTimeline::constant(t.on_demand_per_hour))
+        .collect();
+    let spot = catalog
+        .ids()
+        .map(|id| {
+            let t = catalog.get(id);
+            let initial = t.default_spot_price().unwrap_or(t.on_demand_per_hour);
+            let changes = spot.price_series.get(&id).map_or(&[][..], |v| v.as_slice());
+            PriceTimeline::with_changes(initial, changes)
+        })
+        .collect();
+    Prices { on_demand, spot }
+}
+
+impl Driver for SimDriver {
+    type Error = std::convert::Infallible;
+
+    fn next_input(&mut self, engine: &Engine) -> Result<Option<(SimTime, Input)>, Self::Error> {
+        loop {
+            let wake = engine.next_wakeup();
+            let submit = self.trace.peek().map(|j| j.submit);
+            let event = self.events.peek_time();
+            let done = submit.is_none()
+                && wake.is_none()
+                && self.events.foreground() == 0
+                && (engine.open_jobs() == 0 || self.events.is_empty());
+            if done {
+                return Ok(None);
+            }
+            let next_world = match (submit, event) {
+                (Some(s), Some(e)) => Some(s.min(e)),
+                (s, e) => s.or(e),
+            };
+            let t = match (next_world, wake) {
+                (Some(w), Some(k)) => w.min(k),
+                (w, k) => w.or(k).unwrap_or(self.now),
+            };
+            if t > self.horizon {
+                return Ok(None);
+            }
+            self.now = self.now.max(t);
+            // World events at a time go before the engine's wakeup at that time, so the
+            // scheduling pass sees every fact of the instant.
+            if next_world.is_some_and(|w| wake.is_none_or(|k| w <= k)) {
+                if event == Some(t) {
+                    let (at, e) = self.events.pop().expect("peeked");
+                    if let Some(input) = self.deliver(at, e) {
+                        return Ok(Some((at, input)));
+                    }
+                    continue;
+                }
+                let job = self.trace.next().expect("peeked");
+                self.jobs.push(WorldJob {
+                    run_time: job.run_time,
+                    exit_code: job.exit_code,
+                    attempt: 0,
+                    instance: None,
+                });
+                return Ok(Some((job.submit, Input::JobSubmitted(job.spec))));
+            }
+            return Ok(Some((t, Input::Wakeup)));
+        }
+    }
+
+    fn apply(&mut self, now: SimTime, command: &Command) -> Result<(), Self::Error> {
+        match *command {
+            Command::LaunchInstance {
+                instance,
+                instance_type,
+                market,
+                max_price_per_hour,
+                ..
+            } => self.launch(now, instance, instance_type, market, max_price_per_hour),
+            Command::TerminateInstance { instance } => self.end_instance(instance, now),
+            Command::StartJob {
+                job,
+                instance,
+                attempt,
+                ..
+            } => {
+                let w = &mut self.jobs[job.0 as usize];
+                w.attempt = attempt;
+                w.instance = Some(instance);
+                let (run, code) = (w.run_time, w.exit_code);
+                self.instances[instance.0 as usize].jobs.push(job);
+                let running = now + self.container_start_delay;
+                self.events
+                    .push(running, WorldEvent::JobRunning(job, attempt));
+                self.events
+                    .push(running + run, WorldEvent::JobExited(job, attempt, code));
+            }
+        }
+        Ok(())
+    }
+}
