@@ -45,7 +45,7 @@ pub struct GenerateConfig {
     pub jobs: u64,
     /// Master seed; every random stream is derived from it.
     pub seed: u64,
-    /// Mean arrivals per second (default 20).
+    /// Mean arrivals per second (default 40: a busy account, under the 50 SubmitJob/s quota).
     pub rate_per_s: f64,
     /// Job queue names, chosen uniformly per job (default `["default"]`).
     pub queues: Vec<String>,
@@ -64,7 +64,7 @@ impl Default for GenerateConfig {
         GenerateConfig {
             jobs: 1_000,
             seed: 1,
-            rate_per_s: 20.0,
+            rate_per_s: 40.0,
             queues: vec!["default".to_string()],
             runtime_median_s: 600.0,
             runtime_sigma: 1.0,

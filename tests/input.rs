@@ -492,3 +492,29 @@ fn ragged_rows_and_unreadable_files_are_errors() {
     let err = validate_file(Path::new("/nonexistent/s.toml")).expect_err("missing");
     assert!(err.line.is_none());
 }
+
+#[test]
+fn truncated_and_garbled_inputs_never_panic() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let jobs = trace(&[GOOD, "b,1,high,2,4096,0,5,1,2"]);
+    fs::write(dir.path().join("jobs.csv"), &jobs).expect("write");
+    let s = dir.path().join("s.toml");
+    let cut = |text: &str, at: usize| text.get(..at).map(str::to_string);
+    for at in (0..SCENARIO.len()).step_by(3) {
+        let Some(prefix) = cut(SCENARIO, at) else {
+            continue;
+        };
+        fs::write(&s, prefix).expect("write");
+        let _ = load_scenario(&s, None);
+    }
+    let t = dir.path().join("t.csv");
+    for at in 0..jobs.len() {
+        let Some(prefix) = cut(&jobs, at) else {
+            continue;
+        };
+        fs::write(&t, prefix.replace('1', "\u{e9}")).expect("write");
+        let _ = validate_file(&t);
+    }
+    fs::write(&t, [0xff, 0xfe, b',', b'\n', 0x80]).expect("write");
+    assert!(validate_file(&t).is_err());
+}

@@ -112,7 +112,7 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub out: PathBuf,
     /// Mean arrivals per second (Poisson).
-    #[arg(long, default_value_t = 20.0)]
+    #[arg(long, default_value_t = 40.0)]
     pub rate: f64,
     /// Comma-separated job queue names, picked uniformly.
     #[arg(long, value_delimiter = ',', default_value = "default")]

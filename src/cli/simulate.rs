@@ -72,8 +72,8 @@ fn print_human(s: &Summary, dir: &std::path::Path) {
         s.vcpu_utilization * 100.0
     );
     println!(
-        "  instances   {} launched, {} launch failures, {} Spot interruptions",
-        s.instances_launched, s.launch_failures, s.spot_interruptions
+        "  instances   {} launched (peak {} at once), {} launch failures, {} Spot interruptions",
+        s.instances_launched, s.instances_peak, s.launch_failures, s.spot_interruptions
     );
     println!(
         "  events      {} in {:.2} s wall ({:.0} events/s)",

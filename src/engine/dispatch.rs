@@ -7,7 +7,7 @@
 //! A head job that no compute environment can serve blocks its queue until something changes
 //! (reference §1.3); the pass then moves on to the next queue (reference §4.2).
 
-use super::provisioning::{rank, type_holds, Candidate};
+use super::provisioning::{rank, type_holds, Candidate, Unit};
 use super::{Command, Engine, InstanceState, Resources};
 use crate::model::{AllocationStrategy, ComputeEnvironmentId, InstanceTypeId, JobId, Market};
 
@@ -140,7 +140,14 @@ impl Engine {
                 }
             })
             .collect();
-        rank(catalog, cfg.allocation_strategy, cfg.market, &mut list);
+        let unit = if need.gpus > 0 { Unit::Gpu } else { Unit::Vcpu };
+        rank(
+            catalog,
+            cfg.allocation_strategy,
+            cfg.market,
+            unit,
+            &mut list,
+        );
         list
     }
 }

@@ -22,7 +22,7 @@ mod state;
 
 pub use capacity::{CapacityIndex, Resources};
 pub use io::{Command, Input, InstanceId, LaunchFailure};
-pub use provisioning::{rank, type_holds, Candidate};
+pub use provisioning::{rank, type_holds, Candidate, Unit};
 pub use state::{Attempt, InstanceRecord, InstanceState, JobRecord, StatusReason};
 
 use crate::model::{

@@ -6,14 +6,15 @@
 //!   memory, whole GPUs) and, on Spot, whose current price is within `bidPercentage`.
 //! - `BEST_FIT`: the cheapest candidate (price, then fewer vCPUs, then name). It never
 //!   diversifies: when that type has no capacity, the job waits (it does not try another).
-//! - `BEST_FIT_PROGRESSIVE`: candidates by price per vCPU (then price, then name); a type
-//!   that just failed for lack of capacity is skipped for `capacity_retry`, so the next
-//!   type is used.
+//! - `BEST_FIT_PROGRESSIVE`: candidates by price per vCPU (per GPU for a GPU job; then price,
+//!   then name); a type that just failed for lack of capacity is skipped for
+//!   `capacity_retry`, so the next type is used.
 //! - `SPOT_CAPACITY_OPTIMIZED`: by interruption bucket (least interrupted first), then price
 //!   per vCPU; types short of capacity are skipped.
 //! - `SPOT_PRICE_CAPACITY_OPTIMIZED`: the pools within one bucket of the least interrupted
 //!   candidate, cheapest per vCPU first; then the rest by bucket and price. It trades a
 //!   little interruption risk for price, where capacity-optimized never does.
+//!
 //! The price is the On-Demand list price on EC2 and the current Spot price on SPOT.
 
 use super::capacity::Resources;
@@ -34,13 +35,25 @@ pub fn type_holds(t: &InstanceType, need: &Resources) -> bool {
     t.vcpus >= need.vcpus && t.registered_memory_mib >= need.memory_mib && t.gpus >= need.gpus
 }
 
-/// `a.price / a.vcpus` against `b.price / b.vcpus`, exactly, in integers.
-fn cmp_price_per_vcpu(catalog: &Catalog, a: &Candidate, b: &Candidate) -> Ordering {
-    let (va, vb) = (
-        catalog.get(a.id).vcpus as u128,
-        catalog.get(b.id).vcpus as u128,
-    );
-    (a.price.0 as u128 * vb).cmp(&(b.price.0 as u128 * va))
+/// What a job buys an instance for: GPUs if it needs any, else vCPUs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// Price per vCPU.
+    Vcpu,
+    /// Price per GPU (so a 1-GPU job does not land on a big 1-GPU host for its cheap vCPUs).
+    Gpu,
+}
+
+/// `a.price / a.units` against `b.price / b.units`, exactly, in integers.
+fn cmp_unit_price(catalog: &Catalog, unit: Unit, a: &Candidate, b: &Candidate) -> Ordering {
+    let units = |c: &Candidate| {
+        let t = catalog.get(c.id);
+        match unit {
+            Unit::Vcpu => t.vcpus.max(1) as u128,
+            Unit::Gpu => t.gpus.max(1) as u128,
+        }
+    };
+    (a.price.0 as u128 * units(b)).cmp(&(b.price.0 as u128 * units(a)))
 }
 
 fn bucket_rank(catalog: &Catalog, c: &Candidate) -> u8 {
@@ -57,14 +70,18 @@ fn tie_break(catalog: &Catalog, a: &Candidate, b: &Candidate) -> Ordering {
         .then_with(|| catalog.get(a.id).name.cmp(&catalog.get(b.id).name))
 }
 
-/// Orders `candidates` best first for `strategy` on `market`.
+/// Orders `candidates` best first for `strategy` on `market`, comparing unit prices in
+/// `unit` (per GPU for GPU jobs, per vCPU otherwise).
 pub fn rank(
     catalog: &Catalog,
     strategy: AllocationStrategy,
     market: Market,
+    unit: Unit,
     candidates: &mut [Candidate],
 ) {
     let strategy = strategy.for_market(market);
+    let cmp_price_per_vcpu =
+        |c: &Catalog, a: &Candidate, b: &Candidate| cmp_unit_price(c, unit, a, b);
     match strategy {
         AllocationStrategy::BestFit => candidates.sort_by(|a, b| tie_break(catalog, a, b)),
         AllocationStrategy::BestFitProgressive => candidates.sort_by(|a, b| {
@@ -121,7 +138,7 @@ mod tests {
                 price: cat.get(id).on_demand_per_hour,
             })
             .collect();
-        rank(cat, strategy, Market::Spot, &mut c);
+        rank(cat, strategy, Market::Spot, Unit::Vcpu, &mut c);
         c.iter().map(|c| cat.get(c.id).name.clone()).collect()
     }
 

@@ -141,6 +141,38 @@ pub(crate) fn secs_f64_to_ms(secs: f64) -> Option<u64> {
     }
 }
 
+/// A whole number written in ASCII digits only (no sign), if it fits a `u32`.
+pub(crate) fn parse_u32(b: &[u8]) -> Option<u32> {
+    if b.is_empty() || b.len() > 10 {
+        return None;
+    }
+    b.iter().try_fold(0u32, |acc, &d| {
+        let d = d.wrapping_sub(b'0');
+        (d < 10).then_some(())?;
+        acc.checked_mul(10)?.checked_add(d.into())
+    })
+}
+
+/// Decimal seconds ≥ 0 to whole milliseconds, rounded: a fast exact path for plain
+/// `123` / `123.456` text, and [`seconds_to_ms`] for anything else (`1e3`, `+5`).
+pub(crate) fn secs_bytes_to_ms(b: &[u8]) -> Option<u64> {
+    let (int, frac) = match b.iter().position(|&c| c == b'.') {
+        Some(dot) => (b.get(..dot)?, b.get(dot + 1..)?),
+        None => (b, &b""[..]),
+    };
+    let plain = |s: &[u8]| s.iter().all(u8::is_ascii_digit);
+    if int.is_empty() || int.len() > 12 || !plain(int) || !plain(frac) {
+        return seconds_to_ms(std::str::from_utf8(b).ok()?);
+    }
+    let whole = int.iter().fold(0u64, |a, &d| a * 10 + u64::from(d - b'0'));
+    let mut ms = 0u64;
+    for i in 0..3 {
+        ms = ms * 10 + frac.get(i).map_or(0, |&d| u64::from(d - b'0'));
+    }
+    let round_up = frac.get(3).is_some_and(|&d| d >= b'5');
+    Some(whole * 1000 + ms + u64::from(round_up))
+}
+
 /// `1 thing` / `2 things`.
 pub(crate) fn plural(n: usize, one: &str, many: &str) -> String {
     if n == 1 {
@@ -164,5 +196,28 @@ mod tests {
         assert_eq!(seconds_to_ms("inf"), None);
         assert_eq!(seconds_to_ms("1e300"), None);
         assert_eq!(seconds_to_ms(""), None);
+        for t in [
+            "0", "1.2345", "7", "12.5", "3.0004", "99.999", "1e3", "0.", "+2",
+        ] {
+            assert_eq!(secs_bytes_to_ms(t.as_bytes()), seconds_to_ms(t), "{t}");
+        }
+        assert_eq!(
+            secs_bytes_to_ms(b"3.0005"),
+            Some(3001),
+            "exact half rounds up"
+        );
+        for t in ["", ".5", "-1", "1.2.3", "x", "1e300"] {
+            assert_eq!(secs_bytes_to_ms(t.as_bytes()), seconds_to_ms(t), "{t}");
+        }
+    }
+
+    #[test]
+    fn whole_numbers_parse_from_bytes() {
+        assert_eq!(parse_u32(b"0"), Some(0));
+        assert_eq!(parse_u32(b"4294967295"), Some(u32::MAX));
+        assert_eq!(parse_u32(b"4294967296"), None);
+        assert_eq!(parse_u32(b"-1"), None);
+        assert_eq!(parse_u32(b"1x"), None);
+        assert_eq!(parse_u32(b""), None);
     }
 }

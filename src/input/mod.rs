@@ -76,7 +76,7 @@ fn validate_csv(path: &Path) -> Result<String, InputError> {
     let bytes = std::fs::read(path).map_err(|e| InputError::unreadable(path, &e))?;
     let header = csvutil::Header::read(&mut csvutil::reader(bytes.as_slice()), path)?;
     if header.find("job_id").is_some() {
-        trace::parse_raw(bytes.as_slice(), path).map(|r| trace::describe_raw(&r))
+        trace::describe_bare(bytes.as_slice(), path)
     } else if header.find("time_s").is_some() {
         prices::parse_raw(bytes.as_slice(), path).map(|r| prices::describe_raw(&r))
     } else if header.find("instance_type").is_some() {

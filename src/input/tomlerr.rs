@@ -117,7 +117,12 @@ pub(crate) fn line_at(src: &str, offset: usize) -> usize {
 
 /// Converts a parse or shape error of the `toml` crate.
 pub(crate) fn toml_error(file: &Path, src: &str, err: &toml::de::Error) -> InputError {
-    let msg = err.message().trim().replace('\n', "; ");
+    let msg = err
+        .message()
+        .trim()
+        .replace('\n', "; ")
+        .replace("expected i64", "expected an integer")
+        .replace("expected f64", "expected a number");
     let Some(span) = err.span() else {
         return InputError::new(file, msg);
     };
@@ -194,7 +199,7 @@ fn field_path(src: &str, offset: usize, msg: &str) -> Option<String> {
     let key = if !prefix.contains('=') && see_header(this_line, &mut header) {
         None
     } else if prefix.contains('=') {
-        key_of(prefix)
+        key_of(prefix).or(last_key)
     } else {
         key_of(this_line).or(last_key)
     };

@@ -23,7 +23,7 @@
 //! definition names kept as names), then resolution against a scenario's queues and job
 //! definitions. A bare trace can be checked with the first stage alone.
 
-use super::csvutil::{bad, cell, csv_error, line_of, plural, seconds_to_ms, Header};
+use super::csvutil::{bad, csv_error, line_of, parse_u32, plural, secs_bytes_to_ms, Header};
 use super::InputError;
 use crate::model::{Cluster, JobQueueId, JobSpec, SimDuration, SimTime};
 use crate::scenario::TraceJob;
@@ -101,11 +101,11 @@ pub(crate) struct RawJob {
     exit_code: i32,
 }
 
-/// A trace after the syntax stage: names of queues and job definitions are interned.
-pub(crate) struct RawTrace {
-    jobs: Vec<RawJob>,
-    queues: Vec<String>,
-    definitions: Vec<String>,
+/// Queue and job definition names seen by the syntax stage, interned in first-seen order.
+#[derive(Default)]
+pub(crate) struct Names {
+    queues: Interner,
+    definitions: Interner,
 }
 
 /// Distinct names in first-seen order, with a one-entry cache for runs of equal names.
@@ -151,8 +151,13 @@ struct Cols {
     timeout: Option<usize>,
 }
 
-/// Stage 1: reads rows into raw records, checking syntax and ranges.
-pub(crate) fn parse_raw<R: Read>(input: R, file: &Path) -> Result<RawTrace, InputError> {
+/// Stage 1: reads rows into raw records, checking syntax and ranges, and hands each to
+/// `each` with the names interned so far.
+fn for_each_row<R: Read>(
+    input: R,
+    file: &Path,
+    mut each: impl FnMut(RawJob, &Names) -> Result<(), InputError>,
+) -> Result<Names, InputError> {
     let mut rdr = super::csvutil::reader(input);
     let h = Header::read(&mut rdr, file)?;
     let c = Cols {
@@ -168,161 +173,147 @@ pub(crate) fn parse_raw<R: Read>(input: R, file: &Path) -> Result<RawTrace, Inpu
         definition: h.find("job_definition"),
         timeout: h.find("timeout_s"),
     };
-    let mut queues = Interner::default();
-    let mut defs = Interner::default();
-    let mut jobs = Vec::new();
+    let mut names = Names::default();
     let mut rec = ByteRecord::new();
     while rdr
         .read_byte_record(&mut rec)
         .map_err(|e| csv_error(file, e))?
     {
-        jobs.push(parse_row(&rec, &c, file, &mut queues, &mut defs)?);
+        let job = parse_row(&rec, &c, file, &mut names)?;
+        each(job, &names)?;
     }
-    Ok(RawTrace {
-        jobs,
-        queues: queues.names,
-        definitions: defs.names,
-    })
+    Ok(names)
 }
 
-/// An optional whole number in `min..=max`.
-fn opt_whole(
-    rec: &ByteRecord,
-    col: Option<usize>,
-    name: &str,
-    file: &Path,
-    min: u32,
-    max: u32,
-    what: &str,
-) -> Result<Option<u32>, InputError> {
-    let s = cell(rec, col, name, file)?;
-    if s.is_empty() {
-        return Ok(None);
-    }
-    match s.parse::<u32>() {
-        Ok(v) if (min..=max).contains(&v) => Ok(Some(v)),
-        _ => Err(bad(file, rec, name, format!("expected {what}, got `{s}`"))),
-    }
+/// One record being read, with the file for error messages.
+struct Row<'r> {
+    rec: &'r ByteRecord,
+    file: &'r Path,
 }
 
-/// Required decimal seconds ≥ 0.
-fn secs(
-    rec: &ByteRecord,
-    col: usize,
-    name: &str,
-    file: &Path,
-    what: &str,
-) -> Result<u64, InputError> {
-    let s = cell(rec, Some(col), name, file)?;
-    seconds_to_ms(s).ok_or_else(|| {
+impl<'r> Row<'r> {
+    /// A cell's bytes, trimmed; empty when the column is absent.
+    fn bytes(&self, col: Option<usize>) -> &'r [u8] {
+        col.and_then(|c| self.rec.get(c))
+            .map_or(&b""[..], <[u8]>::trim_ascii)
+    }
+
+    /// "expected {what}, got `{value}`" at this row.
+    fn expected(&self, name: &str, what: &str, got: &[u8]) -> InputError {
+        let got = String::from_utf8_lossy(got);
         bad(
-            file,
-            rec,
+            self.file,
+            self.rec,
             name,
-            format!("expected {what} in seconds ≥ 0, got `{s}`"),
+            format!("expected {what}, got `{got}`"),
         )
-    })
+    }
+
+    /// A required, non-empty text cell.
+    fn text(&self, col: usize, name: &str, what: &str) -> Result<&'r str, InputError> {
+        let b = self.bytes(Some(col));
+        match std::str::from_utf8(b) {
+            Ok(s) if !s.is_empty() => Ok(s),
+            _ => Err(self.expected(name, what, b)),
+        }
+    }
+
+    /// An optional whole number in `min..=max`.
+    fn whole(
+        &self,
+        col: Option<usize>,
+        name: &str,
+        min: u32,
+        max: u32,
+        what: &str,
+    ) -> Result<Option<u32>, InputError> {
+        let b = self.bytes(col);
+        if b.is_empty() {
+            return Ok(None);
+        }
+        match parse_u32(b) {
+            Some(v) if (min..=max).contains(&v) => Ok(Some(v)),
+            _ => Err(self.expected(name, what, b)),
+        }
+    }
+
+    /// Optional decimal seconds of at least `min_ms`, in milliseconds.
+    fn secs(
+        &self,
+        col: Option<usize>,
+        name: &str,
+        min_ms: u64,
+        what: &str,
+    ) -> Result<Option<u64>, InputError> {
+        let b = self.bytes(col);
+        if b.is_empty() {
+            return Ok(None);
+        }
+        match secs_bytes_to_ms(b) {
+            Some(ms) if ms >= min_ms => Ok(Some(ms)),
+            _ => Err(self.expected(name, what, b)),
+        }
+    }
+
+    /// Required decimal seconds ≥ 0, in milliseconds.
+    fn required_secs(&self, col: usize, name: &str, what: &str) -> Result<u64, InputError> {
+        match self.secs(Some(col), name, 0, what)? {
+            Some(ms) => Ok(ms),
+            None => Err(self.expected(name, what, b"")),
+        }
+    }
 }
 
 fn parse_row(
     rec: &ByteRecord,
     c: &Cols,
     file: &Path,
-    queues: &mut Interner,
-    defs: &mut Interner,
+    names: &mut Names,
 ) -> Result<RawJob, InputError> {
-    let name = cell(rec, Some(c.id), "job_id", file)?;
-    if name.is_empty() {
-        return Err(bad(
-            file,
-            rec,
-            "job_id",
-            "expected a job id, got an empty value",
-        ));
-    }
-    let submit_ms = secs(rec, c.submit, "submit_time_s", file, "a submit time")?;
-    let queue = cell(rec, Some(c.queue), "queue", file)?;
-    if queue.is_empty() {
-        return Err(bad(
-            file,
-            rec,
-            "queue",
-            "expected a job queue name, got an empty value",
-        ));
-    }
-    let run_time_ms = secs(rec, c.run_time, "run_time_s", file, "a run time")?;
-    let vcpus = opt_whole(
-        rec,
-        c.vcpus,
-        "vcpus",
-        file,
-        1,
-        u32::MAX,
-        "a whole number of vCPUs ≥ 1",
-    )?;
-    let memory_mib = opt_whole(
-        rec,
+    let row = Row { rec, file };
+    let name = row.text(c.id, "job_id", "a job id")?;
+    let submit_ms = row.required_secs(c.submit, "submit_time_s", "a submit time in seconds ≥ 0")?;
+    let queue = row.text(c.queue, "queue", "a job queue name")?;
+    let run_time_ms = row.required_secs(c.run_time, "run_time_s", "a run time in seconds ≥ 0")?;
+    let vcpus = row.whole(c.vcpus, "vcpus", 1, u32::MAX, "a whole number of vCPUs ≥ 1")?;
+    let memory_mib = row.whole(
         c.memory,
         "memory_mib",
-        file,
         1,
         u32::MAX,
         "a whole number of MiB ≥ 1",
     )?;
-    let gpus = opt_whole(
-        rec,
-        c.gpus,
-        "gpus",
-        file,
-        0,
-        u32::MAX,
-        "a whole number of GPUs",
-    )?;
-    let attempts = opt_whole(
-        rec,
+    let gpus = row.whole(c.gpus, "gpus", 0, u32::MAX, "a whole number of GPUs")?;
+    let attempts = row.whole(
         c.attempts,
         "attempts",
-        file,
         1,
         10,
         "a whole number of attempts from 1 to 10",
     )?;
-    let exit_s = cell(rec, c.exit_code, "exit_code", file)?;
-    let exit_code = if exit_s.is_empty() {
-        0
-    } else {
-        exit_s.parse::<i32>().map_err(|_| {
-            bad(
-                file,
-                rec,
-                "exit_code",
-                format!("expected an integer exit code, got `{exit_s}`"),
-            )
-        })?
+    let exit_b = row.bytes(c.exit_code);
+    let exit_code = match exit_b {
+        b"" | b"0" => 0,
+        _ => std::str::from_utf8(exit_b)
+            .ok()
+            .and_then(|s| s.parse::<i32>().ok())
+            .ok_or_else(|| row.expected("exit_code", "an integer exit code", exit_b))?,
     };
-    let timeout_s = cell(rec, c.timeout, "timeout_s", file)?;
-    let timeout_ms = if timeout_s.is_empty() {
-        None
-    } else {
-        match seconds_to_ms(timeout_s) {
-            Some(ms) if ms >= 60_000 => Some(ms),
-            _ => {
-                return Err(bad(
-                    file,
-                    rec,
-                    "timeout_s",
-                    format!("expected a timeout in seconds ≥ 60, got `{timeout_s}`"),
-                ))
-            }
+    let timeout_ms = row.secs(c.timeout, "timeout_s", 60_000, "a timeout in seconds ≥ 60")?;
+    let def = row.bytes(c.definition);
+    let definition = match def {
+        b"" => None,
+        _ => {
+            let d = std::str::from_utf8(def)
+                .map_err(|_| row.expected("job_definition", "a job definition name", def))?;
+            Some(names.definitions.intern(d))
         }
     };
-    let def = cell(rec, c.definition, "job_definition", file)?;
-    let definition = (!def.is_empty()).then(|| defs.intern(def));
     Ok(RawJob {
         line: line_of(rec),
         name: name.to_string(),
         submit_ms,
-        queue: queues.intern(queue),
+        queue: names.queues.intern(queue),
         definition,
         vcpus,
         memory_mib,
@@ -334,38 +325,54 @@ fn parse_row(
     })
 }
 
-/// Stage 2: resolves queue and job definition names and fills defaults. File order is kept.
-pub(crate) fn resolve(
-    raw: RawTrace,
-    file: &Path,
-    cluster: &Cluster,
-    job_definitions: &JobDefinitions,
-) -> Result<Vec<TraceJob>, InputError> {
-    let queue_ids: Vec<Option<JobQueueId>> =
-        raw.queues.iter().map(|q| cluster.find_queue(q)).collect();
-    let defs: Vec<Option<&JobDefinition>> = raw
-        .definitions
-        .iter()
-        .map(|d| job_definitions.get(d))
-        .collect();
-    let mut out = Vec::with_capacity(raw.jobs.len());
-    for j in raw.jobs {
-        let Some(&Some(queue)) = queue_ids.get(j.queue as usize) else {
-            let name = raw.queues.get(j.queue as usize).map_or("", String::as_str);
-            let known: Vec<&str> = cluster.job_queues.iter().map(|q| q.name.as_str()).collect();
+/// Stage 2: resolves a row's queue and job definition names, caching lookups by interned id.
+struct Resolver<'a> {
+    file: &'a Path,
+    cluster: &'a Cluster,
+    definitions: &'a JobDefinitions,
+    queue_ids: Vec<Option<JobQueueId>>,
+    def_refs: Vec<Option<&'a JobDefinition>>,
+}
+
+impl<'a> Resolver<'a> {
+    fn resolve(&mut self, j: RawJob, names: &Names) -> Result<TraceJob, InputError> {
+        for q in names.queues.names.iter().skip(self.queue_ids.len()) {
+            self.queue_ids.push(self.cluster.find_queue(q));
+        }
+        for d in names.definitions.names.iter().skip(self.def_refs.len()) {
+            self.def_refs.push(self.definitions.get(d));
+        }
+        let Some(&Some(queue)) = self.queue_ids.get(j.queue as usize) else {
+            let name = names
+                .queues
+                .names
+                .get(j.queue as usize)
+                .map_or("", String::as_str);
+            let known: Vec<&str> = self
+                .cluster
+                .job_queues
+                .iter()
+                .map(|q| q.name.as_str())
+                .collect();
             let msg = format!(
                 "unknown job queue `{name}`; the scenario's job queues are: {}",
                 known.join(", ")
             );
-            return Err(InputError::new(file, msg).at_line(j.line).in_field("queue"));
+            return Err(InputError::new(self.file, msg)
+                .at_line(j.line)
+                .in_field("queue"));
         };
         let def = match j.definition {
             None => None,
-            Some(d) => match defs.get(d as usize) {
+            Some(d) => match self.def_refs.get(d as usize) {
                 Some(&Some(def)) => Some(def),
                 _ => {
-                    let name = raw.definitions.get(d as usize).map_or("", String::as_str);
-                    let known: Vec<&str> = job_definitions.names().collect();
+                    let name = names
+                        .definitions
+                        .names
+                        .get(d as usize)
+                        .map_or("", String::as_str);
+                    let known: Vec<&str> = self.definitions.names().collect();
                     let msg = if known.is_empty() {
                         format!("unknown job definition `{name}`; the scenario defines no job definitions")
                     } else {
@@ -374,7 +381,7 @@ pub(crate) fn resolve(
                             known.join(", ")
                         )
                     };
-                    return Err(InputError::new(file, msg)
+                    return Err(InputError::new(self.file, msg)
                         .at_line(j.line)
                         .in_field("job_definition"));
                 }
@@ -387,7 +394,7 @@ pub(crate) fn resolve(
             .timeout_ms
             .map(SimDuration::from_millis)
             .or_else(|| def.and_then(|d| d.timeout));
-        out.push(TraceJob {
+        Ok(TraceJob {
             submit: SimTime(j.submit_ms),
             spec: JobSpec {
                 name: j.name,
@@ -400,9 +407,8 @@ pub(crate) fn resolve(
             },
             run_time: SimDuration::from_millis(j.run_time_ms),
             exit_code: j.exit_code,
-        });
+        })
     }
-    Ok(out)
 }
 
 /// Loads a trace and resolves it against a cluster's job queues and a scenario's job
@@ -412,30 +418,48 @@ pub fn load_trace(
     cluster: &Cluster,
     job_definitions: &JobDefinitions,
 ) -> Result<Vec<TraceJob>, InputError> {
-    let rdr = std::fs::File::open(path).map_err(|e| InputError::unreadable(path, &e))?;
-    let raw = parse_raw(rdr, path)?;
-    let mut jobs = resolve(raw, path, cluster, job_definitions)?;
+    let f = std::fs::File::open(path).map_err(|e| InputError::unreadable(path, &e))?;
+    // About 40 bytes a row: reserving up front saves copying a growing vector.
+    let hint = f.metadata().map_or(0, |m| m.len() / 40).min(1 << 26) as usize;
+    let mut jobs = Vec::with_capacity(hint);
+    let mut r = Resolver {
+        file: path,
+        cluster,
+        definitions: job_definitions,
+        queue_ids: Vec::new(),
+        def_refs: Vec::new(),
+    };
+    for_each_row(f, path, |j, names| {
+        jobs.push(r.resolve(j, names)?);
+        Ok(())
+    })?;
+    jobs.shrink_to_fit();
     jobs.sort_by_key(|j| j.submit);
     Ok(jobs)
 }
 
-/// A one-line description of a bare trace (syntax stage only).
-pub(crate) fn describe_raw(raw: &RawTrace) -> String {
-    let last = raw.jobs.iter().map(|j| j.submit_ms).max().unwrap_or(0);
-    let first = raw.jobs.iter().map(|j| j.submit_ms).min().unwrap_or(0);
+/// Checks a bare trace (syntax stage only) and describes it in one line.
+pub(crate) fn describe_bare<R: Read>(input: R, file: &Path) -> Result<String, InputError> {
+    let (mut count, mut first, mut last) = (0usize, u64::MAX, 0u64);
+    let names = for_each_row(input, file, |j, _| {
+        count += 1;
+        first = first.min(j.submit_ms);
+        last = last.max(j.submit_ms);
+        Ok(())
+    })?;
     let mut s = format!(
         "trace: {} in {} ({}), submitted from {} to {}",
-        plural(raw.jobs.len(), "job", "jobs"),
-        plural(raw.queues.len(), "queue", "queues"),
-        raw.queues.join(", "),
-        SimTime(first),
+        plural(count, "job", "jobs"),
+        plural(names.queues.names.len(), "queue", "queues"),
+        names.queues.names.join(", "),
+        SimTime(first.min(last)),
         SimTime(last),
     );
-    if !raw.definitions.is_empty() {
+    if !names.definitions.names.is_empty() {
         s.push_str(&format!(
             "; job definitions used: {}",
-            raw.definitions.join(", ")
+            names.definitions.names.join(", ")
         ));
     }
-    s
+    Ok(s)
 }

@@ -93,6 +93,8 @@ pub struct Summary {
     pub vcpu_utilization: f64,
     /// Instances launched (refused launches excluded).
     pub instances_launched: u64,
+    /// Most instances alive at once (launched and not yet terminated).
+    pub instances_peak: u64,
     /// Launch requests refused (capacity or price).
     pub launch_failures: u64,
     /// Spot instances reclaimed.
@@ -184,6 +186,7 @@ fn costs(engine: &Engine, bills: &[Bill], shares: MicroUsd, busy_vcpu_ms: u128, 
         paid += b.billed.as_millis() as u128
             * engine.cluster().catalog.get(i.instance_type).vcpus as u128;
     }
+    s.instances_peak = peak_alive(engine);
     let total = od + spot;
     s.total_cost_usd = total.as_usd();
     s.on_demand_cost_usd = od.as_usd();
@@ -197,6 +200,28 @@ fn costs(engine: &Engine, bills: &[Bill], shares: MicroUsd, busy_vcpu_ms: u128, 
     let c = engine.counters();
     s.launch_failures = c.launch_failures;
     s.spot_interruptions = c.spot_interruptions;
+}
+
+/// Most instances alive at once; an instance counts from its launch until it terminates.
+fn peak_alive(engine: &Engine) -> u64 {
+    let mut edges: Vec<(SimTime, i64)> = Vec::with_capacity(engine.instances().len() * 2);
+    for i in engine
+        .instances()
+        .iter()
+        .filter(|i| i.launch_failure.is_none())
+    {
+        edges.push((i.launched_at, 1));
+        edges.push((i.terminated_at.unwrap_or(SimTime::MAX), -1));
+    }
+    // At equal times, terminations go first: an instance replaced at the same millisecond
+    // does not count twice.
+    edges.sort_unstable();
+    let (mut alive, mut peak) = (0i64, 0i64);
+    for (_, d) in edges {
+        alive += d;
+        peak = peak.max(alive);
+    }
+    peak as u64
 }
 
 #[cfg(test)]
