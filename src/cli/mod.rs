@@ -50,7 +50,7 @@ pub struct SimulateArgs {
     /// Master seed (default: the scenario's).
     #[arg(long)]
     pub seed: Option<u64>,
-    /// Report directory (default: reports/<scenario>-<strategy>-<seed>/).
+    /// Report directory (default: `reports/<scenario>-<strategy>-<seed>/`).
     #[arg(long)]
     pub out: Option<PathBuf>,
     /// Print summary.json to stdout instead of the human summary.
@@ -77,10 +77,10 @@ pub struct CompareArgs {
     #[arg(long)]
     pub trace: Option<PathBuf>,
     /// Output directory for compare.csv and compare-runs.csv (default:
-    /// reports/<scenario>-compare/).
+    /// `reports/<scenario>-compare/`).
     #[arg(long)]
     pub out: Option<PathBuf>,
-    /// Also write every run's full report under OUT/runs/<strategy>-<seed>/.
+    /// Also write every run's full report under `OUT/runs/<strategy>-<seed>/`.
     #[arg(long)]
     pub keep_runs: bool,
     /// Worker threads (default: all cores). Results do not depend on it.

@@ -41,10 +41,37 @@ impl WorldEvent {
     }
 }
 
+/// A scheduled event; ordered by (time, sequence) alone, which is unique.
+#[derive(Debug)]
+struct Entry {
+    key: (SimTime, u64),
+    event: WorldEvent,
+}
+
+impl PartialEq for Entry {
+    fn eq(&self, other: &Self) -> bool {
+        self.key == other.key
+    }
+}
+
+impl Eq for Entry {}
+
+impl PartialOrd for Entry {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for Entry {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.key.cmp(&other.key)
+    }
+}
+
 /// A min-queue of world events keyed by (time, sequence).
 #[derive(Debug, Default)]
 pub struct EventQueue {
-    heap: BinaryHeap<Reverse<(SimTime, u64, WorldEvent)>>,
+    heap: BinaryHeap<Reverse<Entry>>,
     seq: u64,
     foreground: usize,
 }
@@ -53,20 +80,23 @@ impl EventQueue {
     /// Schedules `event` at `at`.
     pub fn push(&mut self, at: SimTime, event: WorldEvent) {
         self.foreground += usize::from(event.is_foreground());
-        self.heap.push(Reverse((at, self.seq, event)));
+        self.heap.push(Reverse(Entry {
+            key: (at, self.seq),
+            event,
+        }));
         self.seq += 1;
     }
 
     /// Time of the earliest event.
     pub fn peek_time(&self) -> Option<SimTime> {
-        self.heap.peek().map(|Reverse((t, _, _))| *t)
+        self.heap.peek().map(|Reverse(e)| e.key.0)
     }
 
     /// Removes the earliest event.
     pub fn pop(&mut self) -> Option<(SimTime, WorldEvent)> {
-        let Reverse((t, _, e)) = self.heap.pop()?;
-        self.foreground -= usize::from(e.is_foreground());
-        Some((t, e))
+        let Reverse(Entry { key, event }) = self.heap.pop()?;
+        self.foreground -= usize::from(event.is_foreground());
+        Some((key.0, event))
     }
 
     /// Foreground events still scheduled.
