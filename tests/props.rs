@@ -368,7 +368,21 @@ fn replay(s: &Scenario, log: &str) -> Replay {
             // The first wakeup's commands are over: desired capacity is all launched.
             desired_checked = true;
             for (c, (&have, &w)) in committed.iter().zip(&want).enumerate() {
-                assert!(have >= w, "CE {c} launched {have} of its {w} desired vCPUs");
+                // Strict BEST_FIT on On-Demand stops short when one more instance of even
+                // its smallest type would cross maxvCpus.
+                let cfg = &cluster.compute_environments[c];
+                let smallest = cfg
+                    .instance_types
+                    .iter()
+                    .map(|&t| cat.get(t).vcpus)
+                    .min()
+                    .unwrap_or(0);
+                let strict_stop = !cfg.allocation_strategy.may_exceed_max_vcpus(cfg.market)
+                    && have + smallest as u64 > cfg.max_vcpus as u64;
+                assert!(
+                    have >= w || strict_stop,
+                    "CE {c} launched {have} of its {w} desired vCPUs"
+                );
             }
         }
         match kind {
@@ -408,14 +422,11 @@ fn replay(s: &Scenario, log: &str) -> Replay {
                     "{line}: type not in the CE's instanceTypes"
                 );
                 assert_eq!(v["market"].as_str(), Some(cfg.market.as_str()), "{line}");
-                let desired_launch = wakeups == 1 && committed[ce] < want[ce];
                 committed[ce] += cat.get(ty).vcpus as u64;
                 // Invariant 5: maxvCpus, exceeded by at most one instance (never by strict
-                // BEST_FIT on On-Demand). The desired-capacity launches at the start are held
-                // to the one-instance bound only: see
-                // `desired_capacity_never_exceeds_strict_max_vcpus` for the strict case.
+                // BEST_FIT on On-Demand), the desired-capacity launches at the start included.
                 let max = cfg.max_vcpus as u64;
-                if cfg.allocation_strategy.may_exceed_max_vcpus(cfg.market) || desired_launch {
+                if cfg.allocation_strategy.may_exceed_max_vcpus(cfg.market) {
                     let largest = cfg
                         .instance_types
                         .iter()
@@ -558,7 +569,9 @@ fn replay(s: &Scenario, log: &str) -> Replay {
                     used = used.plus(&r.jobs[other].need);
                 }
                 assert!(
-                    used.vcpus <= ty.vcpus && used.memory_mib <= ty.registered_memory_mib && used.gpus <= ty.gpus,
+                    used.vcpus <= ty.vcpus
+                        && used.memory_mib <= ty.registered_memory_mib
+                        && used.gpus <= ty.gpus,
                     "{line}: over-committed {} ({} vCPU, {} MiB registered, {} GPU): {used:?} with {:?}",
                     ty.name,
                     ty.vcpus,
@@ -617,8 +630,8 @@ fn replay(s: &Scenario, log: &str) -> Replay {
 // Checks on the finished run
 // ---------------------------------------------------------------------------------------
 
-/// Whether a type of `ce` the market may refuse forever could hold up a job needing `need`
-/// there: a pool capped at 0, or capped at all while some CE pins instances with minvCpus.
+/// Whether the Spot market may refuse type `t` forever: a pool capped at 0, or capped at all
+/// while some CE pins instances with minvCpus (which may fill the pool for good).
 fn pool_can_starve(s: &Scenario, t: InstanceTypeId) -> bool {
     match s.spot.capacity.get(&t) {
         None => false,
@@ -631,12 +644,12 @@ fn pool_can_starve(s: &Scenario, t: InstanceTypeId) -> bool {
     }
 }
 
-/// Whether compute environment `c` could refuse a job needing `need` forever: it pins
-/// instances (minvCpus > 0, so maxvCpus or a pool can stay full), or it is Spot and every
-/// type it would launch for the job (for BEST_FIT: the one cheapest type it insists on) is
-/// a pool that can starve.
+/// Whether compute environment `c` could refuse a job needing `need` forever: it can never
+/// hold the job at all, it pins instances (minvCpus > 0, so maxvCpus or a pool can stay
+/// full), or it is Spot and every type it would launch for the job (for BEST_FIT: the one
+/// cheapest type it insists on) is a pool that can starve.
 fn ce_can_block(s: &Scenario, c: &ComputeEnvironment, need: &Resources) -> bool {
-    if c.min_vcpus > 0 {
+    if c.min_vcpus > 0 || !ce_serves(s, c, need).1 {
         return true;
     }
     if c.market != Market::Spot {
@@ -662,25 +675,35 @@ fn ce_can_block(s: &Scenario, c: &ComputeEnvironment, need: &Resources) -> bool 
 
 /// Independent feasibility: `None` if some CE of the queue could ever hold the job.
 fn expected_unplaceable(s: &Scenario, q: JobQueueId, need: &Resources) -> Option<StatusReason> {
-    let cat = &s.cluster.catalog;
     let (mut any_type, mut ok) = (false, false);
     for &c in &s.cluster.queue(q).compute_environment_order {
-        let c = s.cluster.ce(c);
-        for &t in &c.instance_types {
-            let ty = cat.get(t);
-            if !type_holds(ty, need) || (c.market == Market::Spot && !ty.has_spot()) {
-                continue;
-            }
-            any_type = true;
-            let strict = !c.allocation_strategy.may_exceed_max_vcpus(c.market);
-            ok |= need.vcpus <= c.max_vcpus && (!strict || ty.vcpus <= c.max_vcpus);
-        }
+        let (a, o) = ce_serves(s, s.cluster.ce(c), need);
+        any_type |= a;
+        ok |= o;
     }
     match (ok, any_type) {
         (true, _) => None,
         (false, true) => Some(StatusReason::ComputeEnvironmentMaxResource),
         (false, false) => Some(StatusReason::JobResourceRequirement),
     }
+}
+
+/// Whether some type of `c` holds a job needing `need` (with a Spot offer on Spot), and
+/// whether one does within maxvCpus (the job's vCPUs never above it, nor the instance's on
+/// strict BEST_FIT On-Demand): if not, `c` can never run the job.
+fn ce_serves(s: &Scenario, c: &ComputeEnvironment, need: &Resources) -> (bool, bool) {
+    let cat = &s.cluster.catalog;
+    let (mut any_type, mut ok) = (false, false);
+    for &t in &c.instance_types {
+        let ty = cat.get(t);
+        if !type_holds(ty, need) || (c.market == Market::Spot && !ty.has_spot()) {
+            continue;
+        }
+        any_type = true;
+        let strict = !c.allocation_strategy.may_exceed_max_vcpus(c.market);
+        ok |= need.vcpus <= c.max_vcpus && (!strict || ty.vcpus <= c.max_vcpus);
+    }
+    (any_type, ok)
 }
 
 /// Checks invariants 1 and 3-5 and the per-job half of 2 (every job is SUCCEEDED, FAILED
@@ -943,8 +966,8 @@ fn check_waiting_jobs_are_starved(
     Ok(())
 }
 
-/// 256 cases (a second or two in release) from a fixed seed, so the suite is reproducible; `PROPTEST_CASES` and
-/// `PROPTEST_RNG_SEED` explore further.
+/// 256 cases (a second or two in release) from a fixed seed, so the suite is reproducible;
+/// `PROPTEST_CASES` and `PROPTEST_RNG_SEED` explore further.
 fn config() -> ProptestConfig {
     let env = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
     ProptestConfig {
@@ -987,7 +1010,8 @@ proptest! {
         // Fill every field of the summary, whatever fields it has, by its JSON type: text,
         // lists of names, counts, and floats that are milliseconds or micro-dollars scaled to
         // a unit (the only floats a summary holds).
-        let Value::Object(template) = serde_json::to_value(Summary::default()).expect("to value") else {
+        let template = serde_json::to_value(Summary::default()).expect("to value");
+        let Value::Object(template) = template else {
             panic!("a summary is a JSON object");
         };
         let mut filled = serde_json::Map::new();
@@ -1008,7 +1032,8 @@ proptest! {
         let back: Summary = serde_json::from_str(&text).expect("deserialize");
         prop_assert_eq!(&back, &s);
         prop_assert_eq!(serde_json::to_value(&back).expect("to value"), filled);
-        let compact: Summary = serde_json::from_str(&serde_json::to_string(&s).expect("serialize")).expect("deserialize");
+        let compact = serde_json::to_string(&s).expect("serialize");
+        let compact: Summary = serde_json::from_str(&compact).expect("deserialize");
         prop_assert_eq!(compact, s);
     }
 }
@@ -1146,4 +1171,31 @@ fn scale_in_frees_max_vcpus_for_a_waiting_job() {
         [JobStatus::Succeeded, JobStatus::Succeeded],
         "waiting: {waiting:?}"
     );
+}
+
+/// The checker catches two jobs handed the same GPU of a host.
+#[test]
+#[should_panic(expected = "already in use")]
+fn replay_rejects_a_shared_gpu() {
+    let g = common::itype("g.2xlarge", 8, 16384, 2, 1.0, InterruptionBucket::Under5);
+    let cat = Catalog::new(vec![g]);
+    let ce = common::ce(
+        "ce0",
+        Market::OnDemand,
+        AllocationStrategy::BestFit,
+        16,
+        &cat,
+        &["g.2xlarge"],
+    );
+    let s = common::scenario(cat, vec![ce], vec![common::queue("q0", 1, &[0])], vec![]);
+    let log = [
+        r#"{"t_ms":0,"input":"JobSubmitted","jobName":"a","jobQueue":"q0","vcpus":1,"memory":100,"gpus":1,"attempts":1}"#,
+        r#"{"t_ms":0,"input":"JobSubmitted","jobName":"b","jobQueue":"q0","vcpus":1,"memory":100,"gpus":1,"attempts":1}"#,
+        r#"{"t_ms":0,"command":"LaunchInstance","instance":"i-00000000000000001","computeEnvironment":"ce0","instanceType":"g.2xlarge","market":"EC2","max_price_micro_usd_per_hour":1000000}"#,
+        r#"{"t_ms":60000,"input":"InstanceReady","instance":"i-00000000000000001"}"#,
+        r#"{"t_ms":60000,"command":"StartJob","job":0,"instance":"i-00000000000000001","attempt":1,"gpuIds":[1]}"#,
+        r#"{"t_ms":60000,"command":"StartJob","job":1,"instance":"i-00000000000000001","attempt":1,"gpuIds":[1]}"#,
+    ]
+    .join("\n");
+    replay(&s, &log);
 }

@@ -73,7 +73,11 @@ impl Engine {
     }
 
     /// The type `ce` launches for a job needing `need` now, if any (see `provisioning`).
-    fn choose_type(&mut self, ce: ComputeEnvironmentId, need: Resources) -> Option<InstanceTypeId> {
+    pub(super) fn choose_type(
+        &mut self,
+        ce: ComputeEnvironmentId,
+        need: Resources,
+    ) -> Option<InstanceTypeId> {
         let cfg = self.cluster.ce(ce);
         let committed = self.ces[ce.0 as usize].committed_vcpus;
         let exceed = cfg.allocation_strategy.may_exceed_max_vcpus(cfg.market);

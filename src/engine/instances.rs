@@ -61,7 +61,8 @@ impl Engine {
     }
 
     /// At the start of a run, launches each compute environment's `desiredvCpus` (at least
-    /// `minvCpus`) as instances of the type its strategy ranks first for a 1-vCPU job.
+    /// `minvCpus`) as instances of the type its strategy picks for a 1-vCPU job, within
+    /// `maxvCpus` as scale-out is.
     pub(super) fn launch_desired_capacity(&mut self, out: &mut Vec<Command>) {
         let tiny = Resources {
             vcpus: 1,
@@ -72,8 +73,9 @@ impl Engine {
             let ce = ComputeEnvironmentId(c as u16);
             let cfg = self.cluster.ce(ce);
             let want = cfg.desired_vcpus.max(cfg.min_vcpus);
+            // The same type choice and maxvCpus rule as scale-out.
             while self.ces[c].committed_vcpus < want {
-                let Some(t) = self.candidates_for(ce, tiny).first().map(|c| c.id) else {
+                let Some(t) = self.choose_type(ce, tiny) else {
                     break;
                 };
                 self.launch(ce, t, out);
@@ -225,6 +227,8 @@ impl Engine {
         }
         self.remove_instance(id);
         out.push(Command::TerminateInstance { instance: id });
+        // Its vCPUs no longer count against maxvCpus: a job waiting on the limit may go now.
+        self.dirty = true;
     }
 
     /// Whether `ce` avoids type `t` at `now` after a capacity failure.
