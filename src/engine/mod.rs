@@ -11,6 +11,56 @@
 //! the scheduling pass runs once when the driver delivers [`Input::Wakeup`] at the time
 //! [`Engine::next_wakeup`] asked for. That makes queue evaluation a cycle over all queues in
 //! priority order (reference §4.2) instead of a race between same-time inputs.
+//!
+//! ```
+//! use flotilla::engine::{Command, Engine, Input};
+//! use flotilla::model::*;
+//!
+//! let catalog = flotilla::input::default_catalog(250, SimDuration::from_secs(90));
+//! let c5 = catalog.resolve_selector("c5");
+//! let cluster = Cluster {
+//!     catalog,
+//!     compute_environments: vec![ComputeEnvironment {
+//!         name: "od".into(),
+//!         market: Market::OnDemand,
+//!         min_vcpus: 0,
+//!         max_vcpus: 64,
+//!         desired_vcpus: 0,
+//!         instance_types: c5,
+//!         allocation_strategy: AllocationStrategy::BestFit,
+//!         bid_percentage: 100,
+//!         idle_timeout: SimDuration::from_secs(300),
+//!         capacity_retry: SimDuration::from_secs(60),
+//!     }],
+//!     job_queues: vec![JobQueue {
+//!         name: "q".into(),
+//!         priority: 1,
+//!         compute_environment_order: vec![ComputeEnvironmentId(0)],
+//!     }],
+//! };
+//! let mut engine = Engine::new(cluster);
+//! let mut out = Vec::new();
+//! let spec = JobSpec {
+//!     name: "hello".into(),
+//!     queue: JobQueueId(0),
+//!     vcpus: 2,
+//!     memory_mib: 2048,
+//!     gpus: 0,
+//!     attempts: 1,
+//!     timeout: None,
+//! };
+//! engine.handle(SimTime::ZERO, Input::JobSubmitted(spec), &mut out);
+//! assert!(out.is_empty(), "inputs only mark the engine dirty");
+//! assert_eq!(engine.next_wakeup(), Some(SimTime::ZERO));
+//! engine.handle(SimTime::ZERO, Input::Wakeup, &mut out);
+//! // BEST_FIT launches the cheapest c5 that holds 2 vCPUs and 2 GiB: a c5.large.
+//! let Command::LaunchInstance { instance, instance_type, .. } = out[0] else { panic!() };
+//! assert_eq!(engine.cluster().catalog.get(instance_type).name, "c5.large");
+//! out.clear();
+//! let ready = SimTime(90_000);
+//! engine.handle(ready, Input::InstanceReady { instance }, &mut out);
+//! assert!(matches!(out[0], Command::StartJob { attempt: 1, .. }));
+//! ```
 
 mod capacity;
 mod dispatch;
