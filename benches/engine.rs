@@ -117,7 +117,11 @@ fn decide(e: &mut Engine, out: &mut Vec<Command>) {
 }
 
 fn bench(c: &mut Criterion) {
+    // Every decision adds a job record, so keep the measurement short to bound memory
+    // (a few million decisions, a few hundred MB).
     let mut g = c.benchmark_group("decision/fleet");
+    g.warm_up_time(std::time::Duration::from_secs(1));
+    g.measurement_time(std::time::Duration::from_secs(3));
     for n in [1_000, 20_000] {
         let mut e = setup(n, 0);
         assert_eq!(
@@ -132,6 +136,8 @@ fn bench(c: &mut Criterion) {
     }
     g.finish();
     let mut g = c.benchmark_group("decision/blocked_queue");
+    g.warm_up_time(std::time::Duration::from_secs(1));
+    g.measurement_time(std::time::Duration::from_secs(3));
     for n in [1_000, 100_000] {
         let mut e = setup(1_000, n);
         let mut out = Vec::new();

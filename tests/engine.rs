@@ -18,6 +18,11 @@ fn job_by_name<'a>(
         .expect("job exists")
 }
 
+/// When the job's first attempt entered STARTING.
+fn first_start(run: &flotilla::record::SimRun, name: &str) -> SimTime {
+    job_by_name(run, name).attempts[0].starting_at
+}
+
 fn launched_types(run: &flotilla::record::SimRun) -> Vec<String> {
     let cat = &run.engine.cluster().catalog;
     run.engine
@@ -234,14 +239,8 @@ fn higher_priority_queue_is_served_first() {
     ];
     let (run, _) = run(scenario(cat, ces, queues, trace));
     // a holds the only instance 60–160 s; then c (high) goes before b (low, submitted earlier).
-    assert_eq!(
-        job_by_name(&run, "c").attempts[0].starting_at,
-        SimTime(160_000)
-    );
-    assert_eq!(
-        job_by_name(&run, "b").attempts[0].starting_at,
-        SimTime(260_000)
-    );
+    assert_eq!(first_start(&run, "c"), SimTime(160_000));
+    assert_eq!(first_start(&run, "b"), SimTime(260_000));
 }
 
 #[test]
@@ -257,14 +256,8 @@ fn fifo_head_of_line_blocking() {
     // a takes 6 of the 8 vCPUs at 60 s; b (4) cannot run until a ends at 160 s, and c (1),
     // which would fit in the 2 free vCPUs, waits behind b.
     assert_eq!(run.engine.instances().len(), 1);
-    assert_eq!(
-        job_by_name(&run, "b").attempts[0].starting_at,
-        SimTime(160_000)
-    );
-    assert_eq!(
-        job_by_name(&run, "c").attempts[0].starting_at,
-        SimTime(160_000)
-    );
+    assert_eq!(first_start(&run, "b"), SimTime(160_000));
+    assert_eq!(first_start(&run, "c"), SimTime(160_000));
 }
 
 #[test]
@@ -321,16 +314,10 @@ fn best_fit_waits_on_a_capacity_failure_while_progressive_moves_on() {
     );
     assert!(bf.summary.launch_failures >= 1);
     // b waits for a's instance (ready 60 s, a ends 160 s).
-    assert_eq!(
-        job_by_name(&bf, "b").attempts[0].starting_at,
-        SimTime(160_000)
-    );
+    assert_eq!(first_start(&bf, "b"), SimTime(160_000));
     let bfp = run_with(BestFitProgressive);
     assert!(launched_types(&bfp).contains(&"s.xlarge".to_string()));
-    assert_eq!(
-        job_by_name(&bfp, "b").attempts[0].starting_at,
-        SimTime(60_000)
-    );
+    assert_eq!(first_start(&bfp, "b"), SimTime(60_000));
 }
 
 #[test]
