@@ -45,6 +45,7 @@ fn spec(queue: u16, vcpus: u32) -> JobSpec {
         gpus: 0,
         attempts: 1,
         timeout: None,
+        ..JobSpec::default()
     }
 }
 

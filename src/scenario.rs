@@ -17,7 +17,16 @@ pub struct TraceJob {
     pub run_time: SimDuration,
     /// Exit code of each attempt's container.
     pub exit_code: i32,
+    /// When CancelJob is called on it, if ever.
+    pub cancel_at: Option<SimTime>,
+    /// When TerminateJob is called on it, if ever.
+    pub terminate_at: Option<SimTime>,
 }
+
+/// In a trace, `spec.depends_on[].job` holds the **trace index** of the job depended on (an
+/// earlier row after sorting); the simulation driver turns it into the engine's [`JobId`]
+/// when it submits the job.
+pub type TraceIndex = crate::model::JobId;
 
 /// The Spot market model of a run.
 #[derive(Clone, Debug, PartialEq, Default)]

@@ -66,6 +66,19 @@ impl Engine {
         idx.insert(id, inst.free);
     }
 
+    /// Gives back the room a RUNNABLE job held on a booting (or draining) instance.
+    pub(super) fn unreserve(&mut self, job: JobId, id: super::InstanceId, need: Resources) {
+        let inst = &mut self.instances[id.0 as usize];
+        inst.reserved.retain(|&j| j != job);
+        let old = inst.free;
+        inst.free = old.plus(&need);
+        if inst.state == InstanceState::Pending {
+            let st = &mut self.ces[inst.compute_environment.0 as usize];
+            st.pending.remove(id, old);
+            st.pending.insert(id, inst.free);
+        }
+    }
+
     fn reserve(&mut self, job: JobId, inst: super::InstanceId, need: Resources) {
         self.take_capacity(inst, need);
         self.instances[inst.0 as usize].reserved.push(job);

@@ -159,9 +159,14 @@ impl Engine {
         let jobs = std::mem::take(&mut self.instances[id.0 as usize].jobs);
         let reserved = self.remove_instance(id);
         for job in jobs {
-            let reason = StatusReason::HostTerminated(id);
-            self.end_attempt(job, None, Some(reason));
-            self.retry_or_fail(job, reason);
+            let host = StatusReason::HostTerminated(id);
+            self.end_attempt(job, None, Some(host));
+            // An attempt the engine was already stopping fails for that reason, unretried.
+            let stop = self.jobs[job.0 as usize]
+                .attempts
+                .last()
+                .and_then(|a| a.stop_requested);
+            self.retry_or_fail(job, stop.map_or(host, |s| s.status_reason()), None);
         }
         self.requeue(reserved);
         self.dirty = true;

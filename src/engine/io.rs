@@ -2,6 +2,7 @@
 //! requests (imperative) the engine makes. Expected failures (no capacity, a Spot reclaim)
 //! arrive as Inputs.
 
+use super::StopReason;
 use crate::model::{ComputeEnvironmentId, InstanceTypeId, JobId, JobSpec, Market, MicroUsd};
 use serde::{Deserialize, Serialize};
 use std::fmt;
@@ -86,6 +87,18 @@ pub enum Input {
         /// New price per hour.
         price_per_hour: MicroUsd,
     },
+    /// Somebody called CancelJob: a job not yet STARTING fails (`isCancelled`); a job
+    /// STARTING or RUNNING is not affected (reference §1.4).
+    CancelJobRequested {
+        /// The job (an array job: its children not yet STARTING).
+        job: JobId,
+    },
+    /// Somebody called TerminateJob: a job STARTING or RUNNING is stopped and fails
+    /// (`isTerminated`); an earlier one is cancelled (reference §1.4).
+    TerminateJobRequested {
+        /// The job (an array job: all its children).
+        job: JobId,
+    },
     /// The time the engine asked for with `next_wakeup` has come.
     Wakeup,
 }
@@ -123,4 +136,19 @@ pub enum Command {
         /// Device indices of the GPUs reserved for it on that host (empty for CPU jobs).
         gpu_ids: Vec<u32>,
     },
+    /// Stop an attempt: SIGTERM, then SIGKILL 30 s later if it still runs (reference §1.5);
+    /// the driver answers `JobExited` (or `InstanceTerminated`).
+    StopJob {
+        /// The job.
+        job: JobId,
+        /// Its host.
+        instance: InstanceId,
+        /// The attempt to stop.
+        attempt: u32,
+        /// Why.
+        reason: StopReason,
+    },
 }
+
+/// Time between the SIGTERM and the SIGKILL of a [`Command::StopJob`].
+pub const STOP_GRACE: crate::model::SimDuration = crate::model::SimDuration::from_secs(30);

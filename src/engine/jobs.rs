@@ -1,48 +1,18 @@
-//! Job lifecycle: SUBMITTED → RUNNABLE → STARTING → RUNNING → SUCCEEDED | FAILED, with
-//! retries back to the front of the queue.
+//! Attempt lifecycle: RUNNABLE → STARTING → RUNNING → SUCCEEDED | FAILED, with retries back
+//! to the front of the queue as `retryStrategy` allows.
 
 use super::provisioning::type_holds;
-use super::{Attempt, Engine, InstanceId, InstanceState, JobRecord, Resources, StatusReason};
+use super::{Attempt, Engine, InstanceId, InstanceState, Resources, StatusReason, Timer};
 use crate::engine::Command;
-use crate::model::{JobId, JobQueueId, JobSpec, JobStatus, Market};
+use crate::model::{retry_action, JobId, JobQueueId, JobStatus, Market, RetryAction};
 
 impl Engine {
-    pub(super) fn on_job_submitted(&mut self, spec: JobSpec) {
-        let id = JobId(self.jobs.len() as u32);
-        let queue = spec.queue;
-        let mut job = JobRecord {
-            spec,
-            status: JobStatus::Submitted,
-            status_reason: None,
-            submitted_at: self.now,
-            runnable_at: None,
-            stopped_at: None,
-            attempts: Vec::new(),
-            queue_key: 0,
-            reserved_on: None,
-        };
-        self.open_jobs += 1;
-        // Modelling choice: AWS leaves a job no compute environment can ever hold RUNNABLE
-        // forever (blocking its queue). flotilla fails it at once with AWS's statusReason, so
-        // the run ends and the summary reports it as unplaceable.
-        if let Some(reason) = self.infeasible(queue, job.resources()) {
-            job.status = JobStatus::Failed;
-            job.status_reason = Some(reason);
-            job.stopped_at = Some(self.now);
-            self.open_jobs -= 1;
-            self.jobs.push(job);
-            return;
-        }
-        // No dependencies yet: SUBMITTED → RUNNABLE at once (reference §1.2).
-        job.status = JobStatus::Runnable;
-        job.runnable_at = Some(self.now);
-        job.queue_key = self.queues[queue.0 as usize].push_back(id);
-        self.jobs.push(job);
-        self.dirty = true;
-    }
-
     /// Why no compute environment of `queue` could ever run a job needing `need`, if so.
-    fn infeasible(&mut self, queue: JobQueueId, need: Resources) -> Option<StatusReason> {
+    pub(super) fn infeasible(
+        &mut self,
+        queue: JobQueueId,
+        need: Resources,
+    ) -> Option<StatusReason> {
         if let Some(r) = self.feasibility.get(&(queue, need)) {
             return *r;
         }
@@ -81,6 +51,11 @@ impl Engine {
         if let Some(a) = j.attempts.last_mut() {
             a.running_at = Some(now);
         }
+        // The timeout counts from the attempt's startedAt, i.e. RUNNING (reference §1.5).
+        if let Some(limit) = j.spec.timeout {
+            self.timers
+                .insert((now + limit, Timer::AttemptTimeout(job, attempt)));
+        }
     }
 
     pub(super) fn on_job_exited(&mut self, job: JobId, attempt: u32, exit_code: i32) {
@@ -91,13 +66,16 @@ impl Engine {
         if !live || j.attempts.len() as u32 != attempt {
             return;
         }
-        let reason = (exit_code != 0).then_some(StatusReason::EssentialContainerExited);
+        let stop = j.attempts.last().and_then(|a| a.stop_requested);
+        let reason = match stop {
+            Some(s) => Some(s.status_reason()),
+            None => (exit_code != 0).then_some(StatusReason::EssentialContainerExited),
+        };
         let instance = self.end_attempt(job, Some(exit_code), reason);
         self.release(job, instance);
-        if exit_code == 0 {
-            self.finish_job(job, JobStatus::Succeeded, None);
-        } else {
-            self.retry_or_fail(job, StatusReason::EssentialContainerExited);
+        match reason {
+            None => self.finish_job(job, JobStatus::Succeeded, None),
+            Some(r) => self.retry_or_fail(job, r, Some(exit_code)),
         }
         self.dirty = true;
     }
@@ -131,6 +109,7 @@ impl Engine {
             exit_code: None,
             status_reason: None,
             gpu_ids: gpu_ids.clone(),
+            stop_requested: None,
         });
         out.push(Command::StartJob {
             job,
@@ -179,24 +158,26 @@ impl Engine {
         self.mark_idle_if_so(instance);
     }
 
-    /// After a failed attempt: back to the front of the queue while attempts remain
-    /// (reference §1.6), else FAILED with `reason`.
-    pub(super) fn retry_or_fail(&mut self, job: JobId, reason: StatusReason) {
+    /// After a failed attempt: back to the front of the queue while attempts remain and
+    /// `evaluateOnExit` says RETRY (reference §1.6), else FAILED with `reason`. Attempts the
+    /// engine stopped (timeout, TerminateJob) are never retried.
+    pub(super) fn retry_or_fail(&mut self, job: JobId, reason: StatusReason, exit: Option<i32>) {
         let j = &mut self.jobs[job.0 as usize];
-        if (j.attempts.len() as u32) < j.spec.attempts {
+        let stopped = matches!(reason, StatusReason::Timeout | StatusReason::Terminated);
+        let retry = !stopped
+            && (j.attempts.len() as u32) < j.spec.attempts
+            && (j.spec.evaluate_on_exit.is_empty()
+                || retry_action(&j.spec.evaluate_on_exit, &reason.to_string(), "", exit)
+                    == RetryAction::Retry);
+        if retry {
             j.status = JobStatus::Runnable;
             j.queue_key = self.queues[j.spec.queue.0 as usize].push_front(job);
         } else {
+            if reason == StatusReason::Terminated {
+                j.is_terminated = true;
+            }
             self.finish_job(job, JobStatus::Failed, Some(reason));
         }
-    }
-
-    fn finish_job(&mut self, job: JobId, status: JobStatus, reason: Option<StatusReason>) {
-        let j = &mut self.jobs[job.0 as usize];
-        j.status = status;
-        j.status_reason = reason;
-        j.stopped_at = Some(self.now);
-        self.open_jobs -= 1;
     }
 
     /// Puts RUNNABLE jobs that were waiting for an instance back in their queues, in their

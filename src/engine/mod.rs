@@ -47,7 +47,7 @@
 //!     memory_mib: 2048,
 //!     gpus: 0,
 //!     attempts: 1,
-//!     timeout: None,
+//!     ..JobSpec::default()
 //! };
 //! engine.handle(SimTime::ZERO, Input::JobSubmitted(spec), &mut out);
 //! assert!(out.is_empty(), "inputs only mark the engine dirty");
@@ -63,17 +63,21 @@
 //! ```
 
 mod capacity;
+mod control;
 mod dispatch;
 mod instances;
 mod io;
 mod jobs;
 mod provisioning;
 mod state;
+mod submit;
 
 pub use capacity::{CapacityIndex, Resources};
-pub use io::{Command, Input, InstanceId, LaunchFailure};
+pub use io::{Command, Input, InstanceId, LaunchFailure, STOP_GRACE};
 pub use provisioning::{rank, type_holds, Candidate, Unit};
-pub use state::{Attempt, InstanceRecord, InstanceState, JobRecord, StatusReason};
+pub use state::{
+    ArrayLink, Attempt, InstanceRecord, InstanceState, JobRecord, StatusReason, StopReason,
+};
 
 use crate::model::{
     Cluster, ComputeEnvironmentId, InstanceTypeId, JobId, JobQueueId, MicroUsd, SimTime,
@@ -87,6 +91,8 @@ enum Timer {
     IdleCheck(InstanceId),
     /// A type a compute environment avoided for lack of capacity may be tried again.
     CapacityRetry(ComputeEnvironmentId),
+    /// An attempt (job, attempt number) reaches its `attemptDurationSeconds`.
+    AttemptTimeout(JobId, u32),
 }
 
 /// RUNNABLE jobs of one queue, in dispatch order.
@@ -216,6 +222,8 @@ impl Engine {
                 instance_type,
                 price_per_hour,
             } => self.on_spot_price_changed(instance_type, price_per_hour),
+            Input::CancelJobRequested { job } => self.on_cancel_requested(job),
+            Input::TerminateJobRequested { job } => self.on_terminate_requested(job, out),
             Input::Wakeup => self.on_wakeup(out),
         }
     }
@@ -242,6 +250,7 @@ impl Engine {
             match timer {
                 Timer::IdleCheck(i) => self.scale_in_if_idle(i, out),
                 Timer::CapacityRetry(_) => self.dirty = true,
+                Timer::AttemptTimeout(job, attempt) => self.on_attempt_timeout(job, attempt, out),
             }
         }
         if self.dirty {

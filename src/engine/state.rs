@@ -3,7 +3,9 @@
 
 use super::capacity::Resources;
 use super::{InstanceId, LaunchFailure};
-use crate::model::{ComputeEnvironmentId, InstanceTypeId, JobSpec, JobStatus, Market, SimTime};
+use crate::model::{
+    ComputeEnvironmentId, InstanceTypeId, JobId, JobSpec, JobStatus, Market, SimTime,
+};
 use std::fmt;
 
 /// Why a job or an attempt failed (`statusReason`, reference §1.7).
@@ -19,6 +21,16 @@ pub enum StatusReason {
     /// The job asks for more vCPUs than every compute environment's `maxvCpus`:
     /// `MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE`.
     ComputeEnvironmentMaxResource,
+    /// A job it depends on failed: `Dependent Job failed` (reference §1.7, OBS).
+    DependencyFailed,
+    /// A child of this array job failed: `Array Child Job failed` (reference §1.7, OBS).
+    ArrayChildFailed,
+    /// The attempt ran past `attemptDurationSeconds`: `Job attempt duration exceeded timeout`.
+    Timeout,
+    /// CancelJob was called while the job had not started.
+    Cancelled,
+    /// TerminateJob was called.
+    Terminated,
 }
 
 impl fmt::Display for StatusReason {
@@ -34,6 +46,11 @@ impl fmt::Display for StatusReason {
                 "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE - All compute environments \
                  have a maxVcpu setting that is smaller than the job requirements",
             ),
+            Self::DependencyFailed => f.write_str("Dependent Job failed"),
+            Self::ArrayChildFailed => f.write_str("Array Child Job failed"),
+            Self::Timeout => f.write_str("Job attempt duration exceeded timeout"),
+            Self::Cancelled => f.write_str("Cancelled by CancelJob"),
+            Self::Terminated => f.write_str("Terminated by TerminateJob"),
         }
     }
 }
@@ -65,6 +82,51 @@ pub struct Attempt {
     pub status_reason: Option<StatusReason>,
     /// Device ids of the GPUs it held on its host.
     pub gpu_ids: Vec<u32>,
+    /// Why the engine asked the driver to stop it (timeout or TerminateJob), if it did.
+    pub stop_requested: Option<StopReason>,
+}
+
+/// Why the engine stops a running attempt; such an attempt is never retried (reference §1.5,
+/// §1.4).
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+pub enum StopReason {
+    /// `attemptDurationSeconds` passed.
+    Timeout,
+    /// TerminateJob was called.
+    Terminated,
+}
+
+impl StopReason {
+    /// The job's `statusReason` after such a stop.
+    pub fn status_reason(self) -> StatusReason {
+        match self {
+            Self::Timeout => StatusReason::Timeout,
+            Self::Terminated => StatusReason::Terminated,
+        }
+    }
+}
+
+/// How a job belongs to an array job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ArrayLink {
+    /// The parent: never RUNNABLE; PENDING until every child has ended.
+    Parent {
+        /// Number of children (their ids follow the parent's).
+        size: u32,
+        /// Children not yet SUCCEEDED or FAILED.
+        remaining: u32,
+        /// Children that FAILED.
+        failed: u32,
+    },
+    /// A child `parent:index` (`AWS_BATCH_JOB_ARRAY_INDEX`).
+    Child {
+        /// The array job.
+        parent: JobId,
+        /// 0-based index.
+        index: u32,
+    },
 }
 
 /// A job as the engine tracks it.
@@ -78,12 +140,24 @@ pub struct JobRecord {
     pub status_reason: Option<StatusReason>,
     /// Entered SUBMITTED (`createdAt`).
     pub submitted_at: SimTime,
+    /// Entered PENDING (waiting for dependencies, or an array child or parent).
+    pub pending_at: Option<SimTime>,
     /// First entered RUNNABLE.
     pub runnable_at: Option<SimTime>,
     /// Reached SUCCEEDED or FAILED.
     pub stopped_at: Option<SimTime>,
     /// Every attempt, in order; `AWS_BATCH_JOB_ATTEMPT` is its 1-based position.
     pub attempts: Vec<Attempt>,
+    /// `isCancelled`: CancelJob (or TerminateJob before STARTING) ended it.
+    pub is_cancelled: bool,
+    /// `isTerminated`: TerminateJob ended it while STARTING or RUNNING.
+    pub is_terminated: bool,
+    /// Its place in an array job, if any.
+    pub array: Option<ArrayLink>,
+    /// Dependencies not yet succeeded.
+    pub(crate) deps_remaining: u32,
+    /// Jobs to tell when this one ends.
+    pub(crate) dependents: Vec<JobId>,
     /// Position key in its queue (smaller runs first); kept so a job whose reserved
     /// instance failed to launch goes back exactly where it was.
     pub(crate) queue_key: i64,
@@ -151,9 +225,9 @@ pub struct InstanceRecord {
     /// Free GPU device ids as a bit mask.
     pub(crate) free_gpu_mask: u64,
     /// Jobs placed on it (STARTING or RUNNING).
-    pub(crate) jobs: Vec<super::JobId>,
+    pub(crate) jobs: Vec<JobId>,
     /// RUNNABLE jobs waiting for it to boot.
-    pub(crate) reserved: Vec<super::JobId>,
+    pub(crate) reserved: Vec<JobId>,
     /// When it last became idle (no jobs, no reservations).
     pub(crate) idle_since: Option<SimTime>,
     /// Number of attempts it hosted.

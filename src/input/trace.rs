@@ -404,9 +404,12 @@ impl<'a> Resolver<'a> {
                 gpus: pick(j.gpus, |d| d.gpus, 0),
                 attempts: pick(j.attempts, |d| d.attempts, 1),
                 timeout,
+                ..JobSpec::default()
             },
             run_time: SimDuration::from_millis(j.run_time_ms),
             exit_code: j.exit_code,
+            cancel_at: None,
+            terminate_at: None,
         })
     }
 }

@@ -10,7 +10,9 @@ use std::str::FromStr;
 pub struct ComputeEnvironmentId(pub u16);
 
 /// Index of a job queue in a scenario.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub struct JobQueueId(pub u16);
 
 /// How an instance is bought: `computeResources.type` `EC2` (On-Demand) or `SPOT`.

@@ -66,7 +66,7 @@ impl fmt::Display for JobStatus {
 
 /// What a job asks the scheduler for; the engine sees no run time or exit code, which are
 /// facts of the world the driver owns.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct JobSpec {
     /// The job's name or id as the trace gives it.
     pub name: String,
@@ -80,7 +80,159 @@ pub struct JobSpec {
     pub gpus: u32,
     /// `retryStrategy.attempts`, 1 to 10.
     pub attempts: u32,
-    /// `timeout.attemptDurationSeconds`, if any (carried for the record; enforced by a later
-    /// issue's engine rules).
+    /// `retryStrategy.evaluateOnExit`, at most 5 rules, first match wins.
+    pub evaluate_on_exit: Vec<EvaluateOnExit>,
+    /// `timeout.attemptDurationSeconds` (at least 60 s), counted from each attempt's RUNNING.
     pub timeout: Option<SimDuration>,
+    /// `dependsOn`: jobs submitted earlier that must succeed first (at most 20).
+    pub depends_on: Vec<JobDependency>,
+    /// `arrayProperties`: this is an array job of `size` children.
+    pub array: Option<ArrayProperties>,
+}
+
+/// One `dependsOn` entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobDependency {
+    /// The job depended on.
+    pub job: JobId,
+    /// Plain (wait for the whole job) or `N_TO_N` (child i waits for child i of an array job
+    /// of the same size).
+    pub kind: DependencyType,
+}
+
+/// `dependsOn[].type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum DependencyType {
+    /// No type: wait until the job (an array job: all its children) succeeded.
+    Standard,
+    /// `N_TO_N`: each child waits for the child of the same index.
+    NToN,
+}
+
+/// `arrayProperties` of an array job.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ArrayProperties {
+    /// Number of children, 2 to 10,000.
+    pub size: u32,
+    /// A `SEQUENTIAL` dependency: child i waits for child i-1.
+    pub sequential: bool,
+}
+
+/// `retryStrategy.evaluateOnExit[]` action.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RetryAction {
+    /// Retry the job if attempts remain.
+    Retry,
+    /// Fail the job now.
+    Exit,
+}
+
+/// One `evaluateOnExit` rule: every field given must match (reference §1.6).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvaluateOnExit {
+    /// What to do when the rule matches.
+    pub action: RetryAction,
+    /// Pattern for the attempt's `statusReason`.
+    pub on_status_reason: Option<String>,
+    /// Pattern for the container's `reason`.
+    pub on_reason: Option<String>,
+    /// Pattern for the decimal exit code.
+    pub on_exit_code: Option<String>,
+}
+
+/// AWS's pattern rule: an exact match, or, when the pattern ends with `*`, a prefix match.
+pub fn glob_matches(pattern: &str, value: &str) -> bool {
+    match pattern.strip_suffix('*') {
+        Some(prefix) => value.starts_with(prefix),
+        None => pattern == value,
+    }
+}
+
+impl EvaluateOnExit {
+    /// Whether the rule matches a failed attempt. A missing container reason reads as empty;
+    /// a missing exit code (a lost host) matches no `onExitCode` pattern.
+    pub fn matches(&self, status_reason: &str, reason: &str, exit_code: Option<i32>) -> bool {
+        let sr = self
+            .on_status_reason
+            .as_deref()
+            .is_none_or(|p| glob_matches(p, status_reason));
+        let r = self
+            .on_reason
+            .as_deref()
+            .is_none_or(|p| glob_matches(p, reason));
+        let ec = self
+            .on_exit_code
+            .as_deref()
+            .is_none_or(|p| exit_code.is_some_and(|c| glob_matches(p, &c.to_string())));
+        sr && r && ec
+    }
+}
+
+/// The action the rules choose for a failed attempt: the first rule that matches, or RETRY
+/// when none does (reference §1.6; "first match wins" is INF, AWS lists a catch-all last).
+pub fn retry_action(
+    rules: &[EvaluateOnExit],
+    status_reason: &str,
+    reason: &str,
+    exit_code: Option<i32>,
+) -> RetryAction {
+    rules
+        .iter()
+        .find(|r| r.matches(status_reason, reason, exit_code))
+        .map_or(RetryAction::Retry, |r| r.action)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rule(
+        action: RetryAction,
+        sr: Option<&str>,
+        r: Option<&str>,
+        ec: Option<&str>,
+    ) -> EvaluateOnExit {
+        EvaluateOnExit {
+            action,
+            on_status_reason: sr.map(str::to_string),
+            on_reason: r.map(str::to_string),
+            on_exit_code: ec.map(str::to_string),
+        }
+    }
+
+    #[test]
+    fn checklist_5_evaluate_on_exit_globs_and_default_retry() {
+        use RetryAction::*;
+        // AWS's Spot example: retry host losses, exit on anything else.
+        let rules = [
+            rule(Retry, Some("Host EC2*"), None, None),
+            rule(Exit, None, Some("*"), None),
+        ];
+        let host = "Host EC2 (instance i-0abc) terminated.";
+        assert_eq!(retry_action(&rules, host, "", None), Retry);
+        assert_eq!(
+            retry_action(&rules, "Essential container in task exited", "", Some(1)),
+            Exit
+        );
+        // All given fields must match; exit codes are decimal strings with prefix globs.
+        let both = [rule(Exit, Some("Essential*"), None, Some("13*"))];
+        assert_eq!(
+            retry_action(&both, "Essential container in task exited", "", Some(137)),
+            Exit
+        );
+        assert_eq!(
+            retry_action(&both, "Essential container in task exited", "", Some(1)),
+            Retry
+        );
+        assert_eq!(
+            retry_action(&both, host, "", None),
+            Retry,
+            "no exit code matches no pattern"
+        );
+        assert_eq!(retry_action(&[], host, "", None), Retry, "no rule: retry");
+        assert!(
+            !glob_matches("Host", "Host EC2"),
+            "without * the match is exact"
+        );
+    }
 }

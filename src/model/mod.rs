@@ -12,7 +12,10 @@ pub use catalog::{
 pub use environment::{
     AllocationStrategy, ComputeEnvironment, ComputeEnvironmentId, JobQueue, JobQueueId, Market,
 };
-pub use job::{JobId, JobSpec, JobStatus};
+pub use job::{
+    glob_matches, retry_action, ArrayProperties, DependencyType, EvaluateOnExit, JobDependency,
+    JobId, JobSpec, JobStatus, RetryAction,
+};
 pub use money::MicroUsd;
 pub use time::{SimDuration, SimTime};
 

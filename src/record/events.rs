@@ -125,6 +125,14 @@ impl<W: Write> Observer for EventLog<W> {
                     price_per_hour.0
                 ))
             }
+            Input::CancelJobRequested { job } => self.sink.emit(format_args!(
+                "{{\"t_ms\":{t},\"input\":\"CancelJobRequested\",\"job\":{}}}\n",
+                job.0
+            )),
+            Input::TerminateJobRequested { job } => self.sink.emit(format_args!(
+                "{{\"t_ms\":{t},\"input\":\"TerminateJobRequested\",\"job\":{}}}\n",
+                job.0
+            )),
             Input::Wakeup => self.sink.emit(format_args!("{{\"t_ms\":{t},\"input\":\"Wakeup\"}}\n")),
         }
     }
@@ -149,6 +157,10 @@ impl<W: Write> Observer for EventLog<W> {
             }
             Command::TerminateInstance { instance } => self.sink.emit(format_args!(
                 "{{\"t_ms\":{t},\"command\":\"TerminateInstance\",\"instance\":\"{instance}\"}}\n"
+            )),
+            Command::StopJob { job, instance, attempt, reason } => self.sink.emit(format_args!(
+                "{{\"t_ms\":{t},\"command\":\"StopJob\",\"job\":{},\"instance\":\"{instance}\",\"attempt\":{attempt},\"reason\":\"{reason:?}\"}}\n",
+                job.0
             )),
             Command::StartJob { job, instance, attempt, gpu_ids } => self.sink.emit(format_args!(
                 "{{\"t_ms\":{t},\"command\":\"StartJob\",\"job\":{},\"instance\":\"{instance}\",\"attempt\":{attempt},\"gpuIds\":{gpu_ids:?}}}\n",

@@ -25,6 +25,10 @@ pub enum WorldEvent {
     SpotReclaim(InstanceId),
     /// The Spot price of a type changes.
     PriceChange(InstanceTypeId, MicroUsd),
+    /// CancelJob is called (from the trace).
+    CancelRequested(JobId),
+    /// TerminateJob is called (from the trace).
+    TerminateRequested(JobId),
 }
 
 impl WorldEvent {
@@ -37,6 +41,8 @@ impl WorldEvent {
                 | Self::LaunchFailed(..)
                 | Self::JobRunning(..)
                 | Self::JobExited(..)
+                | Self::CancelRequested(_)
+                | Self::TerminateRequested(_)
         )
     }
 }

@@ -39,6 +39,8 @@ pub const SPOT_NOTICE: SimDuration = SimDuration::from_secs(120);
 /// The simulated world a run's engine talks to.
 pub struct SimDriver {
     trace: Peekable<IntoIter<TraceJob>>,
+    /// Engine job id of each trace row submitted so far.
+    trace_ids: Vec<JobId>,
     events: EventQueue,
     jobs: Vec<WorldJob>,
     instances: Vec<WorldInstance>,
@@ -80,6 +82,7 @@ impl SimDriver {
         }
         SimDriver {
             jobs: Vec::with_capacity(trace.len()),
+            trace_ids: Vec::with_capacity(trace.len()),
             trace: trace.into_iter().peekable(),
             events,
             instances: Vec::new(),
@@ -161,6 +164,8 @@ impl SimDriver {
                 }
                 Some(Input::InstanceTerminated { instance: i })
             }
+            WorldEvent::CancelRequested(job) => Some(Input::CancelJobRequested { job }),
+            WorldEvent::TerminateRequested(job) => Some(Input::TerminateJobRequested { job }),
             WorldEvent::PriceChange(t, price) => {
                 self.spot_now[t.0 as usize] = price;
                 self.reclaim_outbid(t, at);
@@ -170,6 +175,38 @@ impl SimDriver {
                 })
             }
         }
+    }
+
+    /// Registers a trace job with the world (its children too, for an array job: the engine
+    /// gives them the ids after the parent's) and turns it into the engine's input.
+    fn submit(&mut self, mut job: TraceJob) -> Input {
+        let id = JobId(self.jobs.len() as u32);
+        self.trace_ids.push(id);
+        for d in &mut job.spec.depends_on {
+            d.job = self
+                .trace_ids
+                .get(d.job.0 as usize)
+                .copied()
+                .unwrap_or(JobId(u32::MAX));
+        }
+        let world = WorldJob {
+            run_time: job.run_time,
+            exit_code: job.exit_code,
+            attempt: 0,
+            instance: None,
+        };
+        let children = job.spec.array.map_or(0, |a| a.size);
+        self.jobs
+            .extend(std::iter::repeat_n(world, 1 + children as usize));
+        if let Some(at) = job.cancel_at {
+            self.events
+                .push(at.max(job.submit), WorldEvent::CancelRequested(id));
+        }
+        if let Some(at) = job.terminate_at {
+            self.events
+                .push(at.max(job.submit), WorldEvent::TerminateRequested(id));
+        }
+        Input::JobSubmitted(job.spec)
     }
 
     fn instance(&self, i: InstanceId) -> &WorldInstance {
@@ -355,13 +392,7 @@ impl Driver for SimDriver {
                     continue;
                 }
                 let job = self.trace.next().expect("peeked");
-                self.jobs.push(WorldJob {
-                    run_time: job.run_time,
-                    exit_code: job.exit_code,
-                    attempt: 0,
-                    instance: None,
-                });
-                return Ok(Some((job.submit, Input::JobSubmitted(job.spec))));
+                return Ok(Some((job.submit, self.submit(job))));
             }
             return Ok(Some((t, Input::Wakeup)));
         }
@@ -377,6 +408,13 @@ impl Driver for SimDriver {
                 ..
             } => self.launch(now, instance, instance_type, market, max_price_per_hour),
             Command::TerminateInstance { instance } => self.end_instance(instance, now),
+            Command::StopJob { job, attempt, .. } => {
+                // Modelling choice: simulated containers exit on SIGTERM at once, with 143.
+                if self.attempt_live(job, attempt) {
+                    self.events
+                        .push(now, WorldEvent::JobExited(job, attempt, 143));
+                }
+            }
             Command::StartJob {
                 job,
                 instance,

@@ -92,9 +92,12 @@ pub fn job(name: &str, submit_s: u64, q: u16, vcpus: u32, memory_mib: u32, run_s
             gpus: 0,
             attempts: 1,
             timeout: None,
+            ..JobSpec::default()
         },
         run_time: SimDuration::from_secs(run_s),
         exit_code: 0,
+        cancel_at: None,
+        terminate_at: None,
     }
 }
 

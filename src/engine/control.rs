@@ -1,0 +1,105 @@
+//! CancelJob, TerminateJob and attempt timeouts (reference §1.4, §1.5).
+//!
+//! - CancelJob fails a job that is SUBMITTED, PENDING or RUNNABLE at once (`isCancelled`;
+//!   the current API text, see reference §1.4); STARTING and RUNNING jobs are not touched.
+//!   On an array job it cancels every child not yet STARTING; the parent then fails once all
+//!   children have ended.
+//! - TerminateJob stops STARTING and RUNNING attempts (a `StopJob` command: SIGTERM, then
+//!   SIGKILL 30 s later) and fails them when they exit (`isTerminated`); earlier jobs are
+//!   cancelled. On an array job it applies to every child.
+//! - A timeout stops the attempt the same way; the job fails with `Job attempt duration
+//!   exceeded timeout`. Neither is retried.
+
+use super::{ArrayLink, Command, Engine, StatusReason, StopReason};
+use crate::model::{JobId, JobStatus};
+
+impl Engine {
+    pub(super) fn on_cancel_requested(&mut self, job: JobId) {
+        self.for_job_or_children(job, |e, j| {
+            e.cancel_one(j);
+        });
+    }
+
+    pub(super) fn on_terminate_requested(&mut self, job: JobId, out: &mut Vec<Command>) {
+        self.for_job_or_children(job, |e, j| {
+            if !e.stop_attempt(j, StopReason::Terminated, out) {
+                e.cancel_one(j);
+            }
+        });
+    }
+
+    /// Applies `f` to an array job's children, or to the job itself.
+    fn for_job_or_children(&mut self, job: JobId, mut f: impl FnMut(&mut Self, JobId)) {
+        match self.jobs.get(job.0 as usize).map(|j| j.array) {
+            None => {}
+            Some(Some(ArrayLink::Parent { size, .. })) => {
+                self.jobs[job.0 as usize].is_cancelled = true;
+                for i in 0..size {
+                    f(self, JobId(job.0 + 1 + i));
+                }
+            }
+            Some(_) => f(self, job),
+        }
+    }
+
+    /// Fails a job that has not started; false if it was STARTING, RUNNING or over.
+    fn cancel_one(&mut self, job: JobId) -> bool {
+        let j = &self.jobs[job.0 as usize];
+        match j.status {
+            JobStatus::Submitted | JobStatus::Pending => {}
+            JobStatus::Runnable => self.withdraw_runnable(job),
+            _ => return false,
+        }
+        self.jobs[job.0 as usize].is_cancelled = true;
+        self.finish_job(job, JobStatus::Failed, Some(StatusReason::Cancelled));
+        true
+    }
+
+    /// Takes a RUNNABLE job out of its queue, or off the booting instance it was waiting for.
+    fn withdraw_runnable(&mut self, job: JobId) {
+        let j = &mut self.jobs[job.0 as usize];
+        let need = j.resources();
+        match j.reserved_on.take() {
+            None => {
+                let (q, key) = (j.spec.queue.0 as usize, j.queue_key);
+                self.queues[q].jobs.remove(&key);
+            }
+            Some(inst) => self.unreserve(job, inst, need),
+        }
+    }
+
+    /// Asks the driver to stop a STARTING or RUNNING attempt; false if there is none.
+    pub(super) fn stop_attempt(
+        &mut self,
+        job: JobId,
+        why: StopReason,
+        out: &mut Vec<Command>,
+    ) -> bool {
+        let j = &mut self.jobs[job.0 as usize];
+        if !matches!(j.status, JobStatus::Starting | JobStatus::Running) {
+            return false;
+        }
+        let attempt = j.attempts.len() as u32;
+        let Some(a) = j.attempts.last_mut() else {
+            return false;
+        };
+        if a.stop_requested.is_none() {
+            a.stop_requested = Some(why);
+            out.push(Command::StopJob {
+                job,
+                instance: a.instance,
+                attempt,
+                reason: why,
+            });
+        }
+        true
+    }
+
+    /// A timeout timer fired: stops the attempt if it is still the one running.
+    pub(super) fn on_attempt_timeout(&mut self, job: JobId, attempt: u32, out: &mut Vec<Command>) {
+        let j = &self.jobs[job.0 as usize];
+        if j.status == JobStatus::Running && j.attempts.len() as u32 == attempt {
+            self.stop_attempt(job, StopReason::Timeout, out);
+        }
+    }
+}
