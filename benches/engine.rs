@@ -23,16 +23,19 @@ fn cluster() -> Cluster {
         bid_percentage: 100,
         idle_timeout: SimDuration::from_secs(300),
         capacity_retry: SimDuration::from_secs(60),
+        ..ComputeEnvironment::default()
     };
     let q = |name: &str, priority, ce: u16| JobQueue {
         name: name.into(),
         priority,
         compute_environment_order: vec![ComputeEnvironmentId(ce)],
+        ..JobQueue::default()
     };
     Cluster {
         catalog,
         compute_environments: vec![ce("fleet", u32::MAX), ce("tiny", 2)],
         job_queues: vec![q("work", 1, 0), q("blocked", 10, 1)],
+        options: SchedulingOptions::default(),
     }
 }
 

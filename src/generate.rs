@@ -57,6 +57,10 @@ pub struct GenerateConfig {
     pub gpu_share: f64,
     /// Share of jobs whose container exits with code 1, 0..=1 (default 0.02).
     pub failure_share: f64,
+    /// Share of jobs that are children of array jobs, 0..=1 (default 0).
+    pub array_share: f64,
+    /// Share of rows that depend on an earlier row, 0..=1 (default 0).
+    pub dependency_share: f64,
 }
 
 impl Default for GenerateConfig {
@@ -70,6 +74,8 @@ impl Default for GenerateConfig {
             runtime_sigma: 1.0,
             gpu_share: 0.03,
             failure_share: 0.02,
+            array_share: 0.0,
+            dependency_share: 0.0,
         }
     }
 }

@@ -59,6 +59,9 @@ pub struct Scenario {
     pub spot: SpotModel,
     /// Delay between StartJob and the container running (image pull, container start).
     pub container_start_delay: SimDuration,
+    /// Wall-clock time of simulated time 0, Unix epoch milliseconds, for AWS-shaped output
+    /// (`createdAt`, `startedAt`, `stoppedAt`). 0 unless the scenario or trace sets it.
+    pub epoch_ms: u64,
 }
 
 impl Scenario {

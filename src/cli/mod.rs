@@ -123,6 +123,12 @@ pub struct GenerateArgs {
     /// Share of GPU jobs, 0 to 1.
     #[arg(long, default_value_t = 0.03)]
     pub gpu_share: f64,
+    /// Share of jobs that are array children, 0 to 1 (`--jobs` counts children).
+    #[arg(long, default_value_t = 0.0)]
+    pub array_share: f64,
+    /// Share of rows that depend on an earlier row, 0 to 1.
+    #[arg(long, default_value_t = 0.0)]
+    pub dependency_share: f64,
 }
 
 /// Parses the command line, runs it and maps errors to an exit code.
@@ -170,6 +176,8 @@ fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
         queues: a.queues,
         runtime_median_s: a.runtime_median,
         gpu_share: a.gpu_share,
+        array_share: a.array_share,
+        dependency_share: a.dependency_share,
         ..Default::default()
     };
     cfg.validate().map_err(anyhow::Error::msg)?;

@@ -31,12 +31,15 @@
 //!         bid_percentage: 100,
 //!         idle_timeout: SimDuration::from_secs(300),
 //!         capacity_retry: SimDuration::from_secs(60),
+//!         ..ComputeEnvironment::default()
 //!     }],
 //!     job_queues: vec![JobQueue {
 //!         name: "q".into(),
 //!         priority: 1,
 //!         compute_environment_order: vec![ComputeEnvironmentId(0)],
+//!         ..JobQueue::default()
 //!     }],
+//!     options: SchedulingOptions::default(),
 //! };
 //! let mut engine = Engine::new(cluster);
 //! let mut out = Vec::new();

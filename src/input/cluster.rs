@@ -195,6 +195,7 @@ fn build_resources(
         bid_percentage,
         idle_timeout,
         capacity_retry,
+        ..ComputeEnvironment::default()
     })
 }
 
@@ -336,6 +337,7 @@ pub(crate) fn build_job_queues(
             name,
             priority: i32::try_from(priority).unwrap_or(i32::MAX),
             compute_environment_order: order.into_iter().map(|(_, id)| id).collect(),
+            ..JobQueue::default()
         });
     }
     Ok(out)

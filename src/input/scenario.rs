@@ -139,6 +139,7 @@ pub fn load_scenario(path: &Path, trace_override: Option<&Path>) -> Result<Scena
     let job_definitions = build_job_definitions(&ctx, &wire.job_definitions)?;
     let spot = build_spot(&ctx, base, wire.spot.as_ref(), &catalog)?;
     let cluster = Cluster {
+        options: Default::default(),
         catalog,
         compute_environments,
         job_queues,
@@ -162,6 +163,7 @@ pub fn load_scenario(path: &Path, trace_override: Option<&Path>) -> Result<Scena
         trace_path,
         spot,
         container_start_delay,
+        epoch_ms: 0,
     };
     scenario.sort_trace();
     Ok(scenario)

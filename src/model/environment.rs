@@ -16,9 +16,12 @@ pub struct ComputeEnvironmentId(pub u16);
 pub struct JobQueueId(pub u16);
 
 /// How an instance is bought: `computeResources.type` `EC2` (On-Demand) or `SPOT`.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub enum Market {
     /// On-Demand, written `EC2` in AWS Batch.
+    #[default]
     OnDemand,
     /// Spot.
     Spot,
@@ -41,9 +44,13 @@ impl fmt::Display for Market {
 }
 
 /// `computeResources.allocationStrategy` (reference §5.4).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[derive(
+    Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize,
+)]
 pub enum AllocationStrategy {
     /// Cheapest type that fits; never diversifies; waits when that type has no capacity.
+    /// AWS's default.
+    #[default]
     BestFit,
     /// Lowest cost per vCPU among fitting types; moves to the next type when one runs out.
     BestFitProgressive,
@@ -120,11 +127,18 @@ impl FromStr for AllocationStrategy {
     }
 }
 
-/// A MANAGED compute environment: Batch launches and terminates its instances.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+/// A compute environment: MANAGED (Batch launches and terminates its instances) or
+/// UNMANAGED (a fixed set of hosts given in the scenario).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct ComputeEnvironment {
     /// `computeEnvironmentName`.
     pub name: String,
+    /// `state` DISABLED (default ENABLED): places no jobs and does not scale out; its
+    /// running jobs go on and idle instances still scale in to `minvCpus` (reference §5.1).
+    pub disabled: bool,
+    /// UNMANAGED: its hosts, present from the start, never launched or terminated. Empty for
+    /// MANAGED compute environments.
+    pub unmanaged_hosts: Vec<UnmanagedHost>,
     /// `computeResources.type`: EC2 (On-Demand) or SPOT.
     pub market: Market,
     /// `minvCpus`: never scale in below this.
@@ -146,7 +160,7 @@ pub struct ComputeEnvironment {
 }
 
 /// A job queue.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct JobQueue {
     /// `jobQueueName`.
     pub name: String,
@@ -154,4 +168,54 @@ pub struct JobQueue {
     pub priority: i32,
     /// `computeEnvironmentOrder`, already sorted by ascending `order`.
     pub compute_environment_order: Vec<ComputeEnvironmentId>,
+    /// `state` DISABLED (default ENABLED): takes no new jobs (they fail at submission); jobs
+    /// already in it go on (reference §4.1).
+    pub disabled: bool,
+    /// `jobStateTimeLimitActions`: cancel a job stuck at the head of the queue in RUNNABLE.
+    pub job_state_time_limit_actions: Vec<JobStateTimeLimitAction>,
+    /// `schedulingPolicyArn`'s fair-share policy; `None` = FIFO.
+    pub fairshare_policy: Option<FairsharePolicy>,
+}
+
+/// A host of an UNMANAGED compute environment (in live mode: a Docker host).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnmanagedHost {
+    /// Its name.
+    pub name: String,
+    /// vCPUs it offers to jobs.
+    pub vcpus: u32,
+    /// Memory it offers to jobs, MiB.
+    pub memory_mib: u32,
+    /// Whole GPUs.
+    pub gpus: u32,
+}
+
+/// One `jobStateTimeLimitActions` entry: state RUNNABLE, action CANCEL (the only ones AWS
+/// allows for EC2 queues, reference §1.3).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct JobStateTimeLimitAction {
+    /// `reason`, e.g. `CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY`.
+    pub reason: String,
+    /// `maxTimeSeconds`, 600 to 86,400.
+    pub max_time: SimDuration,
+}
+
+/// `fairsharePolicy` of a scheduling policy (reference §4.4).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct FairsharePolicy {
+    /// `shareDecaySeconds` (0 = the 600 s minimum window, current API text).
+    pub share_decay: SimDuration,
+    /// `computeReservation`, 0 to 99.
+    pub compute_reservation: u32,
+    /// `shareDistribution`.
+    pub share_distribution: Vec<ShareWeight>,
+}
+
+/// One `shareDistribution` entry.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ShareWeight {
+    /// `shareIdentifier`; a trailing `*` makes it a prefix.
+    pub share_identifier: String,
+    /// `weightFactor`, 0.0001 to 999.9999 (lower gets more).
+    pub weight_factor: f64,
 }

@@ -88,6 +88,46 @@ pub struct JobSpec {
     pub depends_on: Vec<JobDependency>,
     /// `arrayProperties`: this is an array job of `size` children.
     pub array: Option<ArrayProperties>,
+    /// `jobDefinition` it was submitted with (`name:revision`), empty if none.
+    pub job_definition: String,
+    /// `parameters` (name, value), after submit-time overrides, in name order.
+    pub parameters: Vec<(String, String)>,
+    /// The container's command, parameters already substituted (`Ref::name`).
+    pub command: Vec<String>,
+    /// The container's environment variables (name, value), in order.
+    pub environment: Vec<(String, String)>,
+    /// `shareIdentifier`: required on fair-share queues, forbidden elsewhere.
+    pub share_identifier: Option<String>,
+    /// `schedulingPriority` (0 to 9999): higher first, within one share.
+    pub scheduling_priority: u32,
+    /// `nodeProperties`: this is a multi-node parallel job.
+    pub node_properties: Option<NodeProperties>,
+}
+
+/// `nodeProperties` of a multi-node parallel job (reference §7).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeProperties {
+    /// `numNodes`.
+    pub num_nodes: u32,
+    /// `mainNode`: index of the main node.
+    pub main_node: u32,
+    /// `nodeRangeProperties`, at most 5; a later range overrides an earlier one.
+    pub node_ranges: Vec<NodeRange>,
+}
+
+/// One `nodeRangeProperties` entry.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NodeRange {
+    /// First node index of `targetNodes` (`"0:3"` → 0; `":3"` → 0).
+    pub start: u32,
+    /// Last node index, inclusive (`"0:3"` → 3; `"2:"` → `num_nodes - 1`).
+    pub end: u32,
+    /// vCPUs of each node in the range.
+    pub vcpus: u32,
+    /// Memory of each node in the range, MiB.
+    pub memory_mib: u32,
+    /// GPUs of each node in the range.
+    pub gpus: u32,
 }
 
 /// One `dependsOn` entry.

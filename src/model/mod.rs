@@ -10,11 +10,12 @@ pub use catalog::{
     registered_memory_mib, Catalog, InstanceType, InstanceTypeId, InterruptionBucket,
 };
 pub use environment::{
-    AllocationStrategy, ComputeEnvironment, ComputeEnvironmentId, JobQueue, JobQueueId, Market,
+    AllocationStrategy, ComputeEnvironment, ComputeEnvironmentId, FairsharePolicy, JobQueue,
+    JobQueueId, JobStateTimeLimitAction, Market, ShareWeight, UnmanagedHost,
 };
 pub use job::{
     glob_matches, retry_action, ArrayProperties, DependencyType, EvaluateOnExit, JobDependency,
-    JobId, JobSpec, JobStatus, RetryAction,
+    JobId, JobSpec, JobStatus, NodeProperties, NodeRange, RetryAction,
 };
 pub use money::MicroUsd;
 pub use time::{SimDuration, SimTime};
@@ -28,6 +29,16 @@ pub struct Cluster {
     pub compute_environments: Vec<ComputeEnvironment>,
     /// Job queues, indexed by [`JobQueueId`].
     pub job_queues: Vec<JobQueue>,
+    /// Scheduler options that are not AWS settings.
+    pub options: SchedulingOptions,
+}
+
+/// Scheduler options flotilla adds to AWS Batch's settings.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SchedulingOptions {
+    /// Keep jobs that need no GPU off GPU instance types (off by default, as AWS does not
+    /// do it, reference §8): such jobs are neither placed on GPU hosts nor launch them.
+    pub keep_cpu_jobs_off_gpu_instances: bool,
 }
 
 use serde::{Deserialize, Serialize};

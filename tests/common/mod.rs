@@ -68,6 +68,7 @@ pub fn ce(
         bid_percentage: 100,
         idle_timeout: SimDuration::from_secs(300),
         capacity_retry: SimDuration::from_secs(60),
+        ..ComputeEnvironment::default()
     }
 }
 
@@ -77,6 +78,7 @@ pub fn queue(name: &str, priority: i32, order: &[u16]) -> JobQueue {
         name: name.into(),
         priority,
         compute_environment_order: order.iter().map(|&i| ComputeEnvironmentId(i)).collect(),
+        ..JobQueue::default()
     }
 }
 
@@ -115,6 +117,7 @@ pub fn scenario(
             catalog,
             compute_environments: ces,
             job_queues: queues,
+            options: Default::default(),
         },
         trace,
         trace_path: PathBuf::from("test.csv"),
@@ -123,6 +126,7 @@ pub fn scenario(
             ..SpotModel::default()
         },
         container_start_delay: SimDuration::ZERO,
+        epoch_ms: 0,
     };
     s.sort_trace();
     s
