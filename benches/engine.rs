@@ -77,7 +77,11 @@ fn setup(instances: usize, blocked: usize) -> Engine {
     feed(&mut e, Input::Wakeup, &mut out);
     for i in 0..instances {
         let vcpus = [2, 4, 8, 16][i % 4];
-        feed(&mut e, Input::JobSubmitted(spec(0, vcpus)), &mut out);
+        feed(
+            &mut e,
+            Input::JobSubmitted(Box::new(spec(0, vcpus))),
+            &mut out,
+        );
     }
     for i in (0..instances).step_by(2) {
         let input = Input::JobExited {
@@ -88,7 +92,11 @@ fn setup(instances: usize, blocked: usize) -> Engine {
         feed(&mut e, input, &mut out);
     }
     for _ in 0..=blocked {
-        e.handle(SimTime::ZERO, Input::JobSubmitted(spec(1, 2)), &mut out);
+        e.handle(
+            SimTime::ZERO,
+            Input::JobSubmitted(Box::new(spec(1, 2))),
+            &mut out,
+        );
     }
     feed(&mut e, Input::Wakeup, &mut out);
     e
@@ -97,7 +105,11 @@ fn setup(instances: usize, blocked: usize) -> Engine {
 /// One decision: submit a 1-vCPU job, place it, let it exit, release its host.
 fn decide(e: &mut Engine, out: &mut Vec<Command>) {
     let id = JobId(e.jobs().len() as u32);
-    e.handle(SimTime::ZERO, Input::JobSubmitted(spec(0, 1)), out);
+    e.handle(
+        SimTime::ZERO,
+        Input::JobSubmitted(Box::new(spec(0, 1))),
+        out,
+    );
     e.handle(SimTime::ZERO, Input::Wakeup, out);
     e.handle(
         SimTime::ZERO,

@@ -41,7 +41,7 @@ impl LaunchFailure {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Input {
     /// A job was submitted; it gets the next [`JobId`].
-    JobSubmitted(JobSpec),
+    JobSubmitted(Box<JobSpec>),
     /// A launched instance booted and registered with the cluster.
     InstanceReady {
         /// The instance.

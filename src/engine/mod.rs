@@ -52,7 +52,7 @@
 //!     attempts: 1,
 //!     ..JobSpec::default()
 //! };
-//! engine.handle(SimTime::ZERO, Input::JobSubmitted(spec), &mut out);
+//! engine.handle(SimTime::ZERO, Input::JobSubmitted(Box::new(spec)), &mut out);
 //! assert!(out.is_empty(), "inputs only mark the engine dirty");
 //! assert_eq!(engine.next_wakeup(), Some(SimTime::ZERO));
 //! engine.handle(SimTime::ZERO, Input::Wakeup, &mut out);
@@ -210,7 +210,7 @@ impl Engine {
     pub fn handle(&mut self, now: SimTime, input: Input, out: &mut Vec<Command>) {
         self.now = self.now.max(now);
         match input {
-            Input::JobSubmitted(spec) => self.on_job_submitted(spec),
+            Input::JobSubmitted(spec) => self.on_job_submitted(*spec),
             Input::InstanceReady { instance } => self.on_instance_ready(instance, out),
             Input::LaunchFailed { instance, reason } => self.on_launch_failed(instance, reason),
             Input::JobRunning { job, attempt } => self.on_job_running(job, attempt),

@@ -206,7 +206,7 @@ impl SimDriver {
             self.events
                 .push(at.max(job.submit), WorldEvent::TerminateRequested(id));
         }
-        Input::JobSubmitted(job.spec)
+        Input::JobSubmitted(Box::new(job.spec))
     }
 
     fn instance(&self, i: InstanceId) -> &WorldInstance {
