@@ -138,3 +138,39 @@ pub fn run(s: Scenario) -> (flotilla::record::SimRun, String) {
     let run = flotilla::record::simulate(s, "test", Some(&mut buf)).expect("in-memory run");
     (run, String::from_utf8(buf).expect("utf-8 log"))
 }
+
+/// One On-Demand BEST_FIT compute environment of `s.large` (2 vCPUs) with `max_vcpus`,
+/// behind one queue `q`: the smallest world in which job order is easy to follow by hand.
+pub fn one_queue(trace: Vec<TraceJob>, max_vcpus: u32) -> Scenario {
+    let cat = small_catalog();
+    let ces = vec![ce(
+        "od",
+        Market::OnDemand,
+        AllocationStrategy::BestFit,
+        max_vcpus,
+        &cat,
+        &["s.large"],
+    )];
+    scenario(cat, ces, vec![queue("q", 1, &[0])], trace)
+}
+
+/// The record of the job called `name`.
+pub fn job_named<'a>(
+    run: &'a flotilla::record::SimRun,
+    name: &str,
+) -> &'a flotilla::engine::JobRecord {
+    run.engine
+        .jobs()
+        .iter()
+        .find(|j| j.spec.name == name)
+        .unwrap_or_else(|| panic!("no job {name}"))
+}
+
+/// When the first attempt of `name` entered STARTING.
+pub fn started(run: &flotilla::record::SimRun, name: &str) -> SimTime {
+    job_named(run, name)
+        .attempts
+        .first()
+        .unwrap_or_else(|| panic!("{name} never started"))
+        .starting_at
+}

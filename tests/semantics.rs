@@ -1,0 +1,340 @@
+//! AWS Batch job semantics, one test per point of the reference's checklist (§13) that the
+//! engine implements, with times worked out by hand: instances boot in 60 s, so a job
+//! submitted at 0 s starts at 60 s on a fresh `s.large`.
+
+mod common;
+
+use common::*;
+use flotilla::engine::StatusReason;
+use flotilla::model::*;
+
+fn with(
+    mut j: flotilla::scenario::TraceJob,
+    f: impl FnOnce(&mut flotilla::scenario::TraceJob),
+) -> flotilla::scenario::TraceJob {
+    f(&mut j);
+    j
+}
+
+fn dep(index: u32) -> JobDependency {
+    JobDependency {
+        job: JobId(index),
+        kind: DependencyType::Standard,
+    }
+}
+
+#[test]
+fn checklist_1_only_seven_states_and_every_failure_ends_failed_with_a_reason() {
+    let trace = vec![
+        with(job("bad", 0, 0, 1, 512, 10), |j| j.exit_code = 2),
+        with(job("cancelled", 0, 0, 1, 512, 10), |j| {
+            j.cancel_at = Some(SimTime(5_000))
+        }),
+        with(job("terminated", 0, 0, 1, 512, 500), |j| {
+            j.terminate_at = Some(SimTime(100_000))
+        }),
+        with(job("slow", 0, 0, 1, 512, 500), |j| {
+            j.spec.timeout = Some(SimDuration::from_secs(60))
+        }),
+        with(job("child", 0, 0, 1, 512, 10), |j| {
+            j.spec.depends_on = vec![dep(0)]
+        }),
+    ];
+    let (run, log) = run(one_queue(trace, 64));
+    let reason = |n: &str| job_named(&run, n).status_reason;
+    assert_eq!(reason("bad"), Some(StatusReason::EssentialContainerExited));
+    assert_eq!(reason("cancelled"), Some(StatusReason::Cancelled));
+    assert!(job_named(&run, "cancelled").is_cancelled);
+    assert_eq!(reason("terminated"), Some(StatusReason::Terminated));
+    assert!(job_named(&run, "terminated").is_terminated);
+    assert_eq!(reason("slow"), Some(StatusReason::Timeout));
+    assert_eq!(reason("child"), Some(StatusReason::DependencyFailed));
+    assert!(run
+        .engine
+        .jobs()
+        .iter()
+        .all(|j| j.status == JobStatus::Failed));
+    assert_eq!(
+        reason("slow").unwrap().to_string(),
+        "Job attempt duration exceeded timeout"
+    );
+    assert_eq!(reason("child").unwrap().to_string(), "Dependent Job failed");
+    assert!(log.contains("\"command\":\"StopJob\""));
+}
+
+#[test]
+fn checklist_2_pending_only_with_dependencies_and_failures_cascade() {
+    let trace = vec![
+        job("first", 0, 0, 1, 512, 100),
+        with(job("second", 0, 0, 1, 512, 10), |j| {
+            j.spec.depends_on = vec![dep(0)]
+        }),
+        with(job("broken", 0, 0, 1, 512, 10), |j| j.exit_code = 1),
+        with(job("after-broken", 0, 0, 1, 512, 10), |j| {
+            j.spec.depends_on = vec![dep(2)]
+        }),
+        with(job("transitive", 0, 0, 1, 512, 10), |j| {
+            j.spec.depends_on = vec![dep(3)]
+        }),
+    ];
+    let (run, _) = run(one_queue(trace, 64));
+    let first = job_named(&run, "first");
+    assert_eq!(
+        (first.pending_at, first.runnable_at),
+        (None, Some(SimTime(0))),
+        "no deps: straight to RUNNABLE"
+    );
+    let second = job_named(&run, "second");
+    assert_eq!(second.pending_at, Some(SimTime(0)));
+    // first runs 60–160 s; second becomes RUNNABLE then and starts on first's idle host.
+    assert_eq!(second.runnable_at, Some(SimTime(160_000)));
+    assert_eq!(second.status, JobStatus::Succeeded);
+    for name in ["after-broken", "transitive"] {
+        let j = job_named(&run, name);
+        assert_eq!(
+            (j.status, j.status_reason),
+            (JobStatus::Failed, Some(StatusReason::DependencyFailed)),
+            "{name}"
+        );
+        assert!(
+            j.attempts.is_empty() && j.runnable_at.is_none(),
+            "{name} never ran"
+        );
+    }
+}
+
+#[test]
+fn checklist_3_cancel_and_terminate_act_per_state() {
+    let trace = vec![
+        // Cancelled while RUNNABLE (its host is still booting): never runs.
+        with(job("cancel-runnable", 0, 0, 1, 512, 100), |j| {
+            j.cancel_at = Some(SimTime(30_000))
+        }),
+        // Cancel on a RUNNING job does nothing.
+        with(job("cancel-running", 0, 0, 1, 512, 100), |j| {
+            j.cancel_at = Some(SimTime(100_000))
+        }),
+        // Terminate on a RUNNING job stops it; no retry although attempts remain.
+        with(job("terminate-running", 0, 0, 1, 512, 500), |j| {
+            j.terminate_at = Some(SimTime(100_000));
+            j.spec.attempts = 3;
+        }),
+        // Terminate on a PENDING job cancels it.
+        with(job("terminate-pending", 0, 0, 1, 512, 10), |j| {
+            j.spec.depends_on = vec![dep(2)];
+            j.terminate_at = Some(SimTime(1_000));
+        }),
+    ];
+    let (run, _) = run(one_queue(trace, 64));
+    let j = job_named(&run, "cancel-runnable");
+    assert!(j.attempts.is_empty() && j.is_cancelled && j.stopped_at == Some(SimTime(30_000)));
+    assert_eq!(
+        job_named(&run, "cancel-running").status,
+        JobStatus::Succeeded
+    );
+    let t = job_named(&run, "terminate-running");
+    assert_eq!((t.status, t.attempts.len()), (JobStatus::Failed, 1));
+    assert!(t.is_terminated && !t.is_cancelled);
+    assert_eq!(
+        t.stopped_at,
+        Some(SimTime(100_000)),
+        "simulated containers exit on SIGTERM"
+    );
+    assert_eq!(t.attempts[0].exit_code, Some(143));
+    let p = job_named(&run, "terminate-pending");
+    assert!(p.is_cancelled && p.attempts.is_empty());
+}
+
+#[test]
+fn checklist_4_a_retried_attempt_goes_to_the_front_of_the_queue() {
+    // One s.large at most (maxvCpus 2): jobs of 2 vCPUs run one at a time.
+    let trace = vec![
+        with(job("flaky", 0, 0, 2, 512, 100), |j| {
+            j.exit_code = 1;
+            j.spec.attempts = 2;
+        }),
+        job("next", 1, 0, 2, 512, 100),
+    ];
+    let (run, log) = run(one_queue(trace, 2));
+    let flaky = job_named(&run, "flaky");
+    // flaky fails at 160 s and, back at the front, runs again before `next`.
+    assert_eq!(flaky.attempts.len(), 2);
+    assert_eq!(flaky.attempts[1].starting_at, SimTime(160_000));
+    assert_eq!(started(&run, "next"), SimTime(260_000));
+    assert!(log.contains(
+        "\"command\":\"StartJob\",\"job\":0,\"instance\":\"i-00000000000000001\",\"attempt\":2"
+    ));
+}
+
+#[test]
+fn checklist_5_evaluate_on_exit_chooses_retry_or_exit() {
+    let rule = |action, sr: Option<&str>, ec: Option<&str>| EvaluateOnExit {
+        action,
+        on_status_reason: sr.map(str::to_string),
+        on_reason: None,
+        on_exit_code: ec.map(str::to_string),
+    };
+    let trace = vec![
+        with(job("exit-on-3", 0, 0, 1, 512, 10), |j| {
+            j.exit_code = 3;
+            j.spec.attempts = 3;
+            j.spec.evaluate_on_exit = vec![rule(RetryAction::Exit, None, Some("3*"))];
+        }),
+        with(job("retry-unmatched", 0, 0, 1, 512, 10), |j| {
+            j.exit_code = 4;
+            j.spec.attempts = 3;
+            j.spec.evaluate_on_exit = vec![rule(RetryAction::Exit, None, Some("3*"))];
+        }),
+        with(job("host-only", 0, 0, 1, 512, 10), |j| {
+            j.exit_code = 1;
+            j.spec.attempts = 3;
+            j.spec.evaluate_on_exit = vec![
+                rule(RetryAction::Retry, Some("Host EC2*"), None),
+                rule(RetryAction::Exit, Some("*"), None),
+            ];
+        }),
+    ];
+    let (run, _) = run(one_queue(trace, 64));
+    assert_eq!(job_named(&run, "exit-on-3").attempts.len(), 1);
+    assert_eq!(
+        job_named(&run, "retry-unmatched").attempts.len(),
+        3,
+        "no match means retry"
+    );
+    assert_eq!(job_named(&run, "host-only").attempts.len(), 1);
+}
+
+#[test]
+fn checklist_6_timeout_counts_from_running_and_is_not_retried() {
+    let trace = vec![with(job("slow", 0, 0, 1, 512, 1000), |j| {
+        j.spec.timeout = Some(SimDuration::from_secs(60));
+        j.spec.attempts = 3;
+    })];
+    let mut s = one_queue(trace, 64);
+    s.container_start_delay = SimDuration::from_secs(5);
+    let (run, log) = run(s);
+    let j = job_named(&run, "slow");
+    // STARTING at 60 s, RUNNING at 65 s, stopped 60 s later.
+    assert_eq!(j.attempts.len(), 1);
+    assert_eq!(j.attempts[0].running_at, Some(SimTime(65_000)));
+    assert_eq!(j.stopped_at, Some(SimTime(125_000)));
+    assert!(log.contains("{\"t_ms\":125000,\"command\":\"StopJob\",\"job\":0,\"instance\":\"i-00000000000000001\",\"attempt\":1,\"reason\":\"Timeout\"}"));
+    assert_eq!(flotilla::engine::STOP_GRACE, SimDuration::from_secs(30));
+}
+
+#[test]
+fn checklist_7_array_children_and_parent_status() {
+    let trace = vec![
+        with(job("arr", 0, 0, 1, 512, 100), |j| {
+            j.spec.array = Some(ArrayProperties {
+                size: 3,
+                sequential: false,
+            })
+        }),
+        with(job("arr-bad", 0, 0, 1, 512, 10), |j| {
+            j.spec.array = Some(ArrayProperties {
+                size: 2,
+                sequential: false,
+            });
+            j.exit_code = 1;
+        }),
+    ];
+    let (run, _) = run(one_queue(trace, 64));
+    let names: Vec<&str> = run
+        .engine
+        .jobs()
+        .iter()
+        .map(|j| j.spec.name.as_str())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "arr",
+            "arr:0",
+            "arr:1",
+            "arr:2",
+            "arr-bad",
+            "arr-bad:0",
+            "arr-bad:1"
+        ]
+    );
+    let parent = job_named(&run, "arr");
+    assert!(
+        parent.attempts.is_empty() && parent.runnable_at.is_none(),
+        "a parent never runs"
+    );
+    assert_eq!(parent.pending_at, Some(SimTime(0)));
+    assert_eq!(parent.status, JobStatus::Succeeded);
+    let last_child = (0..3)
+        .filter_map(|i| job_named(&run, &format!("arr:{i}")).stopped_at)
+        .max();
+    assert_eq!(
+        parent.stopped_at, last_child,
+        "terminal once every child is"
+    );
+    let bad = job_named(&run, "arr-bad");
+    assert_eq!(
+        (bad.status, bad.status_reason),
+        (JobStatus::Failed, Some(StatusReason::ArrayChildFailed))
+    );
+    assert!(matches!(
+        job_named(&run, "arr:2").array,
+        Some(flotilla::engine::ArrayLink::Child { index: 2, .. })
+    ));
+}
+
+#[test]
+fn checklist_7_sequential_and_n_to_n_array_dependencies() {
+    let array = |size, sequential| Some(ArrayProperties { size, sequential });
+    let trace = vec![
+        with(job("seq", 0, 0, 1, 512, 100), |j| {
+            j.spec.array = array(3, true)
+        }),
+        // A second SEQUENTIAL array, so that its children end at different times...
+        with(job("a", 0, 0, 1, 512, 100), |j| {
+            j.spec.array = array(2, true)
+        }),
+        // ...and an N_TO_N array on it: b:i waits for a:i only, not for all of a.
+        with(job("b", 0, 0, 1, 512, 10), |j| {
+            j.spec.array = array(2, false);
+            j.spec.depends_on = vec![JobDependency {
+                job: JobId(1),
+                kind: DependencyType::NToN,
+            }];
+        }),
+    ];
+    let (run, _) = run(one_queue(trace, 64));
+    // SEQUENTIAL: seq:0 60–160, seq:1 160–260, seq:2 260–360.
+    assert_eq!(started(&run, "seq:1"), SimTime(160_000));
+    assert_eq!(started(&run, "seq:2"), SimTime(260_000));
+    // a:0 ends at 160 s, a:1 at 260 s. At 160 s seq:1 and a:1 take the one 2-vCPU host, so
+    // b:0 gets a new one (ready at 220 s): before a has finished, which a plain dependency
+    // on a would not allow. b:1 waits for a:1 (260 s).
+    assert_eq!(job_named(&run, "a:1").stopped_at, Some(SimTime(260_000)));
+    assert_eq!(job_named(&run, "b:0").runnable_at, Some(SimTime(160_000)));
+    assert_eq!(started(&run, "b:0"), SimTime(220_000));
+    assert_eq!(job_named(&run, "b:1").runnable_at, Some(SimTime(260_000)));
+    assert_eq!(job_named(&run, "b").status, JobStatus::Succeeded);
+}
+
+#[test]
+fn an_array_of_10000_children_costs_what_10000_jobs_cost() {
+    let arr = with(job("big", 0, 0, 1, 512, 60), |j| {
+        j.spec.array = Some(ArrayProperties {
+            size: 10_000,
+            sequential: false,
+        })
+    });
+    let (array_run, _) = run(one_queue(vec![arr], 100_000));
+    let plain: Vec<_> = (0..10_000)
+        .map(|i| job(&format!("p{i}"), 0, 0, 1, 512, 60))
+        .collect();
+    let (plain_run, _) = run(one_queue(plain, 100_000));
+    assert_eq!(job_named(&array_run, "big").status, JobStatus::Succeeded);
+    // Same work: the array run handles its parent's submission and nothing else extra.
+    let (a, p) = (
+        array_run.summary.events_processed,
+        plain_run.summary.events_processed,
+    );
+    assert!(a <= p, "array {a} events, plain jobs {p}");
+}
