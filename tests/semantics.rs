@@ -338,3 +338,56 @@ fn an_array_of_10000_children_costs_what_10000_jobs_cost() {
     );
     assert!(a <= p, "array {a} events, plain jobs {p}");
 }
+
+#[test]
+fn checklist_14_whole_exclusive_gpus_and_the_optional_cpu_off_gpu_policy() {
+    let gpu = |name: &str, at| with(job(name, at, 0, 1, 512, 300), |j| j.spec.gpus = 1);
+    let build = |keep_off: bool| {
+        let cat = small_catalog();
+        let ces = vec![ce(
+            "od",
+            Market::OnDemand,
+            AllocationStrategy::BestFit,
+            64,
+            &cat,
+            &["s.large", "g.xlarge"],
+        )];
+        let trace = vec![gpu("g1", 0), gpu("g2", 0), job("cpu", 100, 0, 1, 512, 10)];
+        let mut s = scenario(cat, ces, vec![queue("q", 1, &[0])], trace);
+        s.cluster.options.keep_cpu_jobs_off_gpu_instances = keep_off;
+        run(s).0
+    };
+    let off = build(false);
+    let (g1, g2) = (job_named(&off, "g1"), job_named(&off, "g2"));
+    // g.xlarge has one GPU: the two GPU jobs cannot share it, each gets device 0 of its own.
+    assert_ne!(g1.attempts[0].instance, g2.attempts[0].instance);
+    assert_eq!(
+        (
+            g1.attempts[0].gpu_ids.clone(),
+            g2.attempts[0].gpu_ids.clone()
+        ),
+        (vec![0], vec![0])
+    );
+    let ty = |run: &flotilla::record::SimRun, n: &str| {
+        let i = job_named(run, n).attempts[0].instance;
+        run.engine
+            .cluster()
+            .catalog
+            .get(run.engine.instances()[i.0 as usize].instance_type)
+            .name
+            .clone()
+    };
+    assert_eq!(ty(&off, "g1"), "g.xlarge", "GPU jobs only on GPU types");
+    // AWS's default: the CPU job uses the free vCPUs of a GPU host (running at 100 s).
+    assert_eq!(
+        (ty(&off, "cpu"), started(&off, "cpu")),
+        ("g.xlarge".to_string(), SimTime(100_000))
+    );
+    let on = build(true);
+    assert_eq!(
+        ty(&on, "cpu"),
+        "s.large",
+        "the policy keeps it off GPU hosts"
+    );
+    assert_eq!(started(&on, "cpu"), SimTime(160_000));
+}

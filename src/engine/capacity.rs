@@ -1,8 +1,8 @@
 //! An index of free capacity, so that finding a host for a job costs the same with 10 or
 //! 20,000 instances.
 //!
-//! Instances are bucketed by (free GPUs, free vCPUs); each bucket holds its instances ordered
-//! by (free memory, id). The number of buckets is bounded by the distinct sizes in the catalog
+//! Instances are bucketed by (GPU host or not, free GPUs, free vCPUs); each bucket holds its
+//! instances ordered by (free memory, id). The number of buckets is bounded by the distinct sizes in the catalog
 //! (at most a few hundred), not by the fleet, and a lookup visits buckets in order and does
 //! one ordered-set probe in each, so a placement is O(buckets × log fleet).
 
@@ -48,27 +48,28 @@ impl Resources {
 /// Free capacity of a set of instances, searchable by what a job needs.
 #[derive(Clone, Debug, Default)]
 pub struct CapacityIndex {
-    buckets: BTreeMap<(u32, u32), BTreeSet<(u32, InstanceId)>>,
+    buckets: BTreeMap<(bool, u32, u32), BTreeSet<(u32, InstanceId)>>,
     len: usize,
 }
 
 impl CapacityIndex {
-    /// Adds an instance with `free` capacity. An instance with nothing free is not indexed.
-    pub fn insert(&mut self, id: InstanceId, free: Resources) {
+    /// Adds an instance with `free` capacity (`gpu_host`: its type has GPUs). An instance
+    /// with nothing free is not indexed.
+    pub fn insert(&mut self, id: InstanceId, free: Resources, gpu_host: bool) {
         if free.vcpus == 0 || free.memory_mib == 0 {
             return;
         }
         let added = self
             .buckets
-            .entry((free.gpus, free.vcpus))
+            .entry((gpu_host, free.gpus, free.vcpus))
             .or_default()
             .insert((free.memory_mib, id));
         self.len += usize::from(added);
     }
 
     /// Removes an instance indexed with `free` capacity (a no-op if it is not there).
-    pub fn remove(&mut self, id: InstanceId, free: Resources) {
-        let key = (free.gpus, free.vcpus);
+    pub fn remove(&mut self, id: InstanceId, free: Resources, gpu_host: bool) {
+        let key = (gpu_host, free.gpus, free.vcpus);
         if let Some(set) = self.buckets.get_mut(&key) {
             if set.remove(&(free.memory_mib, id)) {
                 self.len -= 1;
@@ -79,12 +80,18 @@ impl CapacityIndex {
         }
     }
 
-    /// The tightest instance that holds `need`: fewest free GPUs, then fewest free vCPUs,
-    /// then least free memory, then lowest id. Preferring few free GPUs keeps CPU jobs off
-    /// GPU hosts when a CPU host has room, without forbidding it (AWS allows it, §8).
-    pub fn best_fit(&self, need: &Resources) -> Option<InstanceId> {
-        for (&(_, vcpus), set) in self.buckets.range((need.gpus, need.vcpus)..) {
-            if vcpus < need.vcpus {
+    /// The tightest instance that holds `need`: hosts without GPUs first, then fewest free
+    /// GPUs, fewest free vCPUs, least free memory, lowest id. Preferring hosts without GPUs
+    /// keeps CPU jobs off GPU hosts when another host has room, without forbidding it (AWS
+    /// allows it, §8); `gpu_hosts` false forbids it.
+    pub fn best_fit(&self, need: &Resources, gpu_hosts: bool) -> Option<InstanceId> {
+        let end = if gpu_hosts {
+            (true, u32::MAX, u32::MAX)
+        } else {
+            (false, u32::MAX, u32::MAX)
+        };
+        for (&(_, gpus, vcpus), set) in self.buckets.range((false, 0, 0)..=end) {
+            if gpus < need.gpus || vcpus < need.vcpus {
                 continue;
             }
             if let Some(&(_, id)) = set.range((need.memory_mib, InstanceId(0))..).next() {
@@ -120,17 +127,22 @@ mod tests {
     #[test]
     fn best_fit_picks_tightest_host() {
         let mut idx = CapacityIndex::default();
-        idx.insert(InstanceId(1), r(8, 16000, 0));
-        idx.insert(InstanceId(2), r(2, 4000, 0));
-        idx.insert(InstanceId(3), r(4, 1000, 0));
-        idx.insert(InstanceId(4), r(4, 8000, 1));
-        assert_eq!(idx.best_fit(&r(2, 2000, 0)), Some(InstanceId(2)));
+        idx.insert(InstanceId(1), r(8, 16000, 0), false);
+        idx.insert(InstanceId(2), r(2, 4000, 0), false);
+        idx.insert(InstanceId(3), r(4, 1000, 0), false);
+        idx.insert(InstanceId(4), r(4, 8000, 1), true);
+        assert_eq!(idx.best_fit(&r(2, 2000, 0), true), Some(InstanceId(2)));
         // 4 vCPUs and 2000 MiB: instance 3 lacks memory, so 1 (no GPU) beats 4 (a GPU host).
-        assert_eq!(idx.best_fit(&r(4, 2000, 0)), Some(InstanceId(1)));
-        assert_eq!(idx.best_fit(&r(1, 1000, 1)), Some(InstanceId(4)));
-        assert_eq!(idx.best_fit(&r(16, 1000, 0)), None);
-        idx.remove(InstanceId(1), r(8, 16000, 0));
-        assert_eq!(idx.best_fit(&r(4, 2000, 0)), Some(InstanceId(4)));
+        assert_eq!(idx.best_fit(&r(4, 2000, 0), true), Some(InstanceId(1)));
+        assert_eq!(idx.best_fit(&r(1, 1000, 1), true), Some(InstanceId(4)));
+        assert_eq!(idx.best_fit(&r(16, 1000, 0), true), None);
+        idx.remove(InstanceId(1), r(8, 16000, 0), false);
+        assert_eq!(idx.best_fit(&r(4, 2000, 0), true), Some(InstanceId(4)));
+        assert_eq!(
+            idx.best_fit(&r(4, 2000, 0), false),
+            None,
+            "GPU hosts excluded"
+        );
         assert_eq!(idx.len(), 3);
     }
 }

@@ -33,12 +33,13 @@ impl Engine {
         for i in 0..n {
             let ce = self.cluster.queue(queue).compute_environment_order[i];
             let st = &self.ces[ce.0 as usize];
-            if let Some(inst) = st.ready.best_fit(&need) {
+            let gpu_hosts = need.gpus > 0 || !self.cluster.options.keep_cpu_jobs_off_gpu_instances;
+            if let Some(inst) = st.ready.best_fit(&need, gpu_hosts) {
                 self.take_capacity(inst, need);
                 self.start_attempt(job, inst, out);
                 return true;
             }
-            if let Some(inst) = st.pending.best_fit(&need) {
+            if let Some(inst) = st.pending.best_fit(&need, gpu_hosts) {
                 self.reserve(job, inst, need);
                 return true;
             }
@@ -62,8 +63,8 @@ impl Engine {
             InstanceState::Ready => &mut st.ready,
             _ => &mut st.pending,
         };
-        idx.remove(id, old);
-        idx.insert(id, inst.free);
+        idx.remove(id, old, inst.gpu_host);
+        idx.insert(id, inst.free, inst.gpu_host);
     }
 
     /// Gives back the room a RUNNABLE job held on a booting (or draining) instance.
@@ -74,8 +75,8 @@ impl Engine {
         inst.free = old.plus(&need);
         if inst.state == InstanceState::Pending {
             let st = &mut self.ces[inst.compute_environment.0 as usize];
-            st.pending.remove(id, old);
-            st.pending.insert(id, inst.free);
+            st.pending.remove(id, old, inst.gpu_host);
+            st.pending.insert(id, inst.free, inst.gpu_host);
         }
     }
 
@@ -141,6 +142,11 @@ impl Engine {
             .instance_types
             .iter()
             .filter(|&&t| type_holds(catalog.get(t), &need))
+            .filter(|&&t| {
+                need.gpus > 0
+                    || catalog.get(t).gpus == 0
+                    || !self.cluster.options.keep_cpu_jobs_off_gpu_instances
+            })
             .filter_map(|&t| {
                 let ty = catalog.get(t);
                 match cfg.market {

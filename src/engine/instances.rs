@@ -49,6 +49,7 @@ impl Engine {
             } else {
                 (1u64 << ty.gpus) - 1
             },
+            gpu_host: ty.gpus > 0,
             jobs: Vec::new(),
             reserved: Vec::new(),
             idle_since: None,
@@ -56,7 +57,7 @@ impl Engine {
         });
         let st = &mut self.ces[ce.0 as usize];
         st.committed_vcpus += ty.vcpus;
-        st.pending.insert(id, free);
+        st.pending.insert(id, free, ty.gpus > 0);
         id
     }
 
@@ -93,14 +94,14 @@ impl Engine {
             return; // noticed or terminated while booting
         }
         inst.state = InstanceState::Ready;
-        let (ce, free) = (inst.compute_environment, inst.free);
+        let (ce, free, gpu) = (inst.compute_environment, inst.free, inst.gpu_host);
         let reserved = std::mem::take(&mut inst.reserved);
-        self.ces[ce.0 as usize].pending.remove(id, free);
+        self.ces[ce.0 as usize].pending.remove(id, free, gpu);
         // Jobs waiting for this instance start on it, in the order they reserved it.
         for job in reserved {
             self.start_attempt(job, id, out);
         }
-        self.ces[ce.0 as usize].ready.insert(id, free);
+        self.ces[ce.0 as usize].ready.insert(id, free, gpu);
         self.mark_idle_if_so(id);
         self.dirty = true;
     }
@@ -130,11 +131,16 @@ impl Engine {
         let Some(inst) = self.instances.get_mut(id.0 as usize) else {
             return;
         };
-        let (ce, free, state) = (inst.compute_environment, inst.free, inst.state);
+        let (ce, free, state, gpu) = (
+            inst.compute_environment,
+            inst.free,
+            inst.state,
+            inst.gpu_host,
+        );
         let st = &mut self.ces[ce.0 as usize];
         match state {
-            InstanceState::Ready => st.ready.remove(id, free),
-            InstanceState::Pending => st.pending.remove(id, free),
+            InstanceState::Ready => st.ready.remove(id, free, gpu),
+            InstanceState::Pending => st.pending.remove(id, free, gpu),
             _ => return,
         }
         inst.state = InstanceState::Draining;
@@ -178,15 +184,20 @@ impl Engine {
         self.clear_idle(id);
         let now = self.now;
         let inst = &mut self.instances[id.0 as usize];
-        let (ce, free, state) = (inst.compute_environment, inst.free, inst.state);
+        let (ce, free, state, gpu) = (
+            inst.compute_environment,
+            inst.free,
+            inst.state,
+            inst.gpu_host,
+        );
         let vcpus = self.cluster.catalog.get(inst.instance_type).vcpus;
         inst.state = InstanceState::Terminated;
         inst.terminated_at = Some(now);
         let reserved = std::mem::take(&mut inst.reserved);
         let st = &mut self.ces[ce.0 as usize];
         match state {
-            InstanceState::Ready => st.ready.remove(id, free),
-            InstanceState::Pending => st.pending.remove(id, free),
+            InstanceState::Ready => st.ready.remove(id, free, gpu),
+            InstanceState::Pending => st.pending.remove(id, free, gpu),
             _ => {}
         }
         st.committed_vcpus = st.committed_vcpus.saturating_sub(vcpus);

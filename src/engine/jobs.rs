@@ -23,7 +23,13 @@ impl Engine {
             let ce = self.cluster.ce(*ce_id);
             let exceed = ce.allocation_strategy.may_exceed_max_vcpus(ce.market);
             for t in ce.instance_types.iter().map(|t| catalog.get(*t)) {
-                if !type_holds(t, &need) || (ce.market == Market::Spot && !t.has_spot()) {
+                let off_limits = need.gpus == 0
+                    && t.gpus > 0
+                    && self.cluster.options.keep_cpu_jobs_off_gpu_instances;
+                if !type_holds(t, &need)
+                    || (ce.market == Market::Spot && !t.has_spot())
+                    || off_limits
+                {
                     continue;
                 }
                 any_type = true;
@@ -149,11 +155,16 @@ impl Engine {
         }
         let old = inst.free;
         inst.free = old.plus(&need);
-        let (ce, state, free) = (inst.compute_environment, inst.state, inst.free);
+        let (ce, state, free, gpu) = (
+            inst.compute_environment,
+            inst.state,
+            inst.free,
+            inst.gpu_host,
+        );
         if state == InstanceState::Ready {
             let idx = &mut self.ces[ce.0 as usize].ready;
-            idx.remove(instance, old);
-            idx.insert(instance, free);
+            idx.remove(instance, old, gpu);
+            idx.insert(instance, free, gpu);
         }
         self.mark_idle_if_so(instance);
     }

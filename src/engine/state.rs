@@ -224,6 +224,8 @@ pub struct InstanceRecord {
     pub free: Resources,
     /// Free GPU device ids as a bit mask.
     pub(crate) free_gpu_mask: u64,
+    /// Whether its type has GPUs.
+    pub(crate) gpu_host: bool,
     /// Jobs placed on it (STARTING or RUNNING).
     pub(crate) jobs: Vec<JobId>,
     /// RUNNABLE jobs waiting for it to boot.
