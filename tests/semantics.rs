@@ -391,3 +391,130 @@ fn checklist_14_whole_exclusive_gpus_and_the_optional_cpu_off_gpu_policy() {
     );
     assert_eq!(started(&on, "cpu"), SimTime(160_000));
 }
+
+#[test]
+fn checklist_9_a_disabled_queue_takes_no_new_jobs() {
+    let mut s = one_queue(vec![job("late", 0, 0, 1, 512, 10)], 64);
+    s.cluster.job_queues[0].disabled = true;
+    let (run, log) = run(s);
+    let j = job_named(&run, "late");
+    assert_eq!(
+        (j.status, j.status_reason),
+        (JobStatus::Failed, Some(StatusReason::QueueDisabled))
+    );
+    assert!(!log.contains("LaunchInstance"));
+}
+
+#[test]
+fn checklist_9_job_state_time_limit_cancels_a_stuck_head_job() {
+    let cat = small_catalog();
+    let ces = vec![ce(
+        "spot",
+        Market::Spot,
+        AllocationStrategy::BestFit,
+        64,
+        &cat,
+        &["s.large"],
+    )];
+    let mut q = queue("q", 1, &[0]);
+    q.job_state_time_limit_actions = vec![JobStateTimeLimitAction {
+        reason: "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY".into(),
+        max_time: SimDuration::from_secs(600),
+    }];
+    let trace = vec![
+        job("stuck", 0, 0, 1, 512, 10),
+        job("behind", 5, 0, 1, 512, 10),
+    ];
+    let mut s = scenario(cat, ces, vec![q], trace);
+    let t = s.cluster.catalog.find("s.large").unwrap();
+    s.spot.capacity.insert(t, 0); // the pool never gives an instance
+    let (run, _) = run(s);
+    let j = job_named(&run, "stuck");
+    assert_eq!(j.stopped_at, Some(SimTime(600_000)));
+    assert!(j.is_cancelled);
+    assert_eq!(
+        j.status_reason.unwrap().to_string(),
+        "Canceled by JobStateTimeLimit action due to reason: CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY"
+    );
+    // The job behind becomes the head at 600 s and is cancelled 600 s later.
+    assert_eq!(
+        job_named(&run, "behind").stopped_at,
+        Some(SimTime(1_200_000))
+    );
+}
+
+#[test]
+fn checklist_11_a_disabled_compute_environment_places_nothing_but_keeps_min_vcpus() {
+    let cat = small_catalog();
+    let mut off = ce(
+        "off",
+        Market::OnDemand,
+        AllocationStrategy::BestFit,
+        64,
+        &cat,
+        &["s.large"],
+    );
+    off.disabled = true;
+    off.min_vcpus = 2;
+    let on = ce(
+        "on",
+        Market::OnDemand,
+        AllocationStrategy::BestFit,
+        64,
+        &cat,
+        &["s.xlarge"],
+    );
+    let s = scenario(
+        cat,
+        vec![off, on],
+        vec![queue("q", 1, &[0, 1])],
+        vec![job("a", 100, 0, 1, 512, 10)],
+    );
+    let (run, _) = run(s);
+    let first = &run.engine.instances()[0];
+    assert_eq!(
+        run.engine.cluster().ce(first.compute_environment).name,
+        "off"
+    );
+    assert!(
+        first.terminated_at.is_none() && first.jobs_hosted == 0,
+        "kept for minvCpus, never used"
+    );
+    let a = job_named(&run, "a").attempts[0].instance;
+    let host = &run.engine.instances()[a.0 as usize];
+    assert_eq!(run.engine.cluster().ce(host.compute_environment).name, "on");
+}
+
+#[test]
+fn unmanaged_compute_environment_runs_jobs_on_its_fixed_hosts() {
+    let cat = small_catalog();
+    let host = |name: &str| UnmanagedHost {
+        name: name.into(),
+        vcpus: 4,
+        memory_mib: 8192,
+        gpus: 0,
+    };
+    let um = ComputeEnvironment {
+        name: "lab".into(),
+        max_vcpus: 8,
+        unmanaged_hosts: vec![host("h0"), host("h1")],
+        ..ComputeEnvironment::default()
+    };
+    let trace = (0..3)
+        .map(|i| job(&format!("j{i}"), 0, 0, 4, 4096, 100))
+        .collect();
+    let (run, log) = run(scenario(cat, vec![um], vec![queue("q", 1, &[0])], trace));
+    // Both hosts are ready at 0 s; the third job waits for one to free up.
+    assert_eq!(
+        (started(&run, "j0"), started(&run, "j1")),
+        (SimTime(0), SimTime(0))
+    );
+    assert_eq!(started(&run, "j2"), SimTime(100_000));
+    assert!(!log.contains("LaunchInstance") && !log.contains("TerminateInstance"));
+    assert_eq!(log.matches("\"command\":\"AdoptHost\"").count(), 2);
+    assert!(log.contains("\"host\":\"lab/h1\""));
+    assert_eq!(
+        run.summary.total_cost_usd, 0.0,
+        "this run does not pay for the hosts"
+    );
+}

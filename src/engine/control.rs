@@ -9,8 +9,11 @@
 //!   cancelled. On an array job it applies to every child.
 //! - A timeout stops the attempt the same way; the job fails with `Job attempt duration
 //!   exceeded timeout`. Neither is retried.
+//! - `jobStateTimeLimitActions`: a job RUNNABLE at the head of its queue, blocked for the
+//!   action's `reason` for `maxTimeSeconds`, is cancelled with `Canceled by JobStateTimeLimit
+//!   action due to reason: <reason>` (reference §1.3).
 
-use super::{ArrayLink, Command, Engine, StatusReason, StopReason};
+use super::{ArrayLink, BlockReason, Command, Engine, StatusReason, StopReason, Timer};
 use crate::model::{JobId, JobStatus};
 
 impl Engine {
@@ -101,5 +104,55 @@ impl Engine {
         if j.status == JobStatus::Running && j.attempts.len() as u32 == attempt {
             self.stop_attempt(job, StopReason::Timeout, out);
         }
+    }
+
+    /// Records why the head of a queue waits and arms its queue's time-limit actions.
+    pub(super) fn note_blocked(&mut self, job: JobId, why: BlockReason) {
+        let now = self.now;
+        let j = &mut self.jobs[job.0 as usize];
+        if j.blocked.is_some_and(|(r, _)| r == why) {
+            return;
+        }
+        j.blocked = Some((why, now));
+        let queue = self.cluster.queue(j.spec.queue);
+        for a in queue
+            .job_state_time_limit_actions
+            .iter()
+            .filter(|a| a.reason == why.as_str())
+        {
+            self.timers
+                .insert((now + a.max_time, Timer::StateTimeLimit(job)));
+        }
+    }
+
+    /// A time limit may have passed for a blocked head-of-queue job.
+    pub(super) fn on_state_time_limit(&mut self, job: JobId) {
+        let j = &self.jobs[job.0 as usize];
+        let Some((why, since)) = j.blocked else {
+            return;
+        };
+        let q = j.spec.queue;
+        let at_head = self.queues[q.0 as usize]
+            .jobs
+            .first_key_value()
+            .map(|(_, &h)| h)
+            == Some(job);
+        let due = self
+            .cluster
+            .queue(q)
+            .job_state_time_limit_actions
+            .iter()
+            .any(|a| a.reason == why.as_str() && since + a.max_time <= self.now);
+        if j.status != JobStatus::Runnable || j.reserved_on.is_some() || !at_head || !due {
+            return;
+        }
+        self.withdraw_runnable(job);
+        self.jobs[job.0 as usize].is_cancelled = true;
+        self.finish_job(
+            job,
+            JobStatus::Failed,
+            Some(StatusReason::StateTimeLimit(why)),
+        );
+        self.dirty = true;
     }
 }

@@ -8,7 +8,7 @@
 //! (reference §1.3); the pass then moves on to the next queue (reference §4.2).
 
 use super::provisioning::{rank, type_holds, Candidate, Unit};
-use super::{Command, Engine, InstanceState, Resources};
+use super::{BlockReason, Command, Engine, InstanceState, Resources};
 use crate::model::{AllocationStrategy, ComputeEnvironmentId, InstanceTypeId, JobId, Market};
 
 impl Engine {
@@ -16,40 +16,49 @@ impl Engine {
         for qi in 0..self.queue_order.len() {
             let q = self.queue_order[qi].0 as usize;
             while let Some((key, job)) = self.queues[q].jobs.pop_first() {
-                if !self.try_dispatch(job, out) {
+                if let Err(why) = self.try_dispatch(job, out) {
                     self.queues[q].jobs.insert(key, job);
+                    self.note_blocked(job, why);
                     break;
                 }
             }
         }
     }
 
-    /// Places, reserves or launches for `job`; false if its queue must wait.
-    fn try_dispatch(&mut self, job: JobId, out: &mut Vec<Command>) -> bool {
+    /// Places, reserves or launches for `job`; the reason if its queue must wait.
+    fn try_dispatch(&mut self, job: JobId, out: &mut Vec<Command>) -> Result<(), BlockReason> {
         let j = &self.jobs[job.0 as usize];
         let need = j.resources();
         let queue = j.spec.queue;
+        let gpu_hosts = need.gpus > 0 || !self.cluster.options.keep_cpu_jobs_off_gpu_instances;
+        let mut why = BlockReason::MaxResource;
         let n = self.cluster.queue(queue).compute_environment_order.len();
         for i in 0..n {
             let ce = self.cluster.queue(queue).compute_environment_order[i];
+            if self.cluster.ce(ce).disabled {
+                continue; // a DISABLED compute environment places nothing (reference §5.1)
+            }
             let st = &self.ces[ce.0 as usize];
-            let gpu_hosts = need.gpus > 0 || !self.cluster.options.keep_cpu_jobs_off_gpu_instances;
             if let Some(inst) = st.ready.best_fit(&need, gpu_hosts) {
                 self.take_capacity(inst, need);
                 self.start_attempt(job, inst, out);
-                return true;
+                return Ok(());
             }
             if let Some(inst) = st.pending.best_fit(&need, gpu_hosts) {
                 self.reserve(job, inst, need);
-                return true;
+                return Ok(());
             }
-            if let Some(t) = self.choose_type(ce, need) {
-                let inst = self.launch(ce, t, out);
-                self.reserve(job, inst, need);
-                return true;
+            match self.choose_type(ce, need) {
+                Ok(t) => {
+                    let inst = self.launch(ce, t, out);
+                    self.reserve(job, inst, need);
+                    return Ok(());
+                }
+                Err(BlockReason::InsufficientCapacity) => why = BlockReason::InsufficientCapacity,
+                Err(BlockReason::MaxResource) => {}
             }
         }
-        false
+        Err(why)
     }
 
     /// Takes `need` out of an indexed instance's free capacity.
@@ -83,42 +92,54 @@ impl Engine {
     fn reserve(&mut self, job: JobId, inst: super::InstanceId, need: Resources) {
         self.take_capacity(inst, need);
         self.instances[inst.0 as usize].reserved.push(job);
+        // `blocked` stays: a job waiting for a launch that may fail is still stuck, as far as
+        // jobStateTimeLimitActions are concerned, until it starts.
         self.jobs[job.0 as usize].reserved_on = Some(inst);
     }
 
-    /// The type `ce` launches for a job needing `need` now, if any (see `provisioning`).
+    /// The type `ce` launches for a job needing `need` now (see `provisioning`), or why it
+    /// cannot launch one: at `maxvCpus` (or no launches at all: UNMANAGED), or the types it
+    /// would use have no capacity or are priced above the bid.
     pub(super) fn choose_type(
         &mut self,
         ce: ComputeEnvironmentId,
         need: Resources,
-    ) -> Option<InstanceTypeId> {
+    ) -> Result<InstanceTypeId, BlockReason> {
         let cfg = self.cluster.ce(ce);
         let committed = self.ces[ce.0 as usize].committed_vcpus;
         let exceed = cfg.allocation_strategy.may_exceed_max_vcpus(cfg.market);
         // maxvCpus: only BEST_FIT on On-Demand is strict; every other combination may go
         // over by the one instance that crosses the limit (reference §5.2).
-        if committed >= cfg.max_vcpus {
-            return None;
+        if committed >= cfg.max_vcpus || !cfg.unmanaged_hosts.is_empty() {
+            return Err(BlockReason::MaxResource);
         }
         let (max, strict_best_fit) = (
             cfg.max_vcpus,
             cfg.allocation_strategy.for_market(cfg.market) == AllocationStrategy::BestFit,
         );
         self.candidates_for(ce, need);
-        for c in &self.candidates[&(ce, need)] {
+        let candidates = &self.candidates[&(ce, need)];
+        let mut why = if candidates.is_empty() {
+            BlockReason::InsufficientCapacity // e.g. every Spot pool above the bid
+        } else {
+            BlockReason::MaxResource
+        };
+        for c in candidates {
             let vcpus = self.cluster.catalog.get(c.id).vcpus;
             if !exceed && committed + vcpus > max {
                 continue;
             }
             if self.type_unavailable(ce, c.id) {
                 if strict_best_fit {
-                    return None; // BEST_FIT waits for its type instead of diversifying
+                    // BEST_FIT waits for its type instead of diversifying.
+                    return Err(BlockReason::InsufficientCapacity);
                 }
+                why = BlockReason::InsufficientCapacity;
                 continue;
             }
-            return Some(c.id);
+            return Ok(c.id);
         }
-        None
+        Err(why)
     }
 
     /// Types `ce` may launch for `need`, ranked by its strategy (cached per shape; the cache

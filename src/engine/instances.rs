@@ -17,11 +17,6 @@ impl Engine {
         let id = InstanceId(self.instances.len() as u32);
         let cfg = self.cluster.ce(ce);
         let ty = self.cluster.catalog.get(t);
-        let free = Resources {
-            vcpus: ty.vcpus,
-            memory_mib: ty.registered_memory_mib,
-            gpus: ty.gpus,
-        };
         let max_price = match cfg.market {
             Market::OnDemand => ty.on_demand_per_hour,
             Market::Spot => ty.on_demand_per_hour.percent(cfg.bid_percentage),
@@ -33,6 +28,37 @@ impl Engine {
             market: cfg.market,
             max_price_per_hour: max_price,
         });
+        self.add_instance(ce, t)
+    }
+
+    /// Takes the hosts of every UNMANAGED compute environment into use.
+    fn adopt_unmanaged_hosts(&mut self, out: &mut Vec<Command>) {
+        for c in 0..self.cluster.compute_environments.len() {
+            let ce = ComputeEnvironmentId(c as u16);
+            if self.cluster.ce(ce).unmanaged_hosts.is_empty() {
+                continue;
+            }
+            for t in self.cluster.ce(ce).instance_types.clone() {
+                let instance = self.add_instance(ce, t);
+                out.push(Command::AdoptHost {
+                    instance,
+                    compute_environment: ce,
+                    instance_type: t,
+                });
+            }
+        }
+    }
+
+    /// Records a new instance (Pending) and indexes its capacity.
+    fn add_instance(&mut self, ce: ComputeEnvironmentId, t: InstanceTypeId) -> InstanceId {
+        let id = InstanceId(self.instances.len() as u32);
+        let cfg = self.cluster.ce(ce);
+        let ty = self.cluster.catalog.get(t);
+        let free = Resources {
+            vcpus: ty.vcpus,
+            memory_mib: ty.registered_memory_mib,
+            gpus: ty.gpus,
+        };
         self.instances.push(InstanceRecord {
             compute_environment: ce,
             instance_type: t,
@@ -65,6 +91,7 @@ impl Engine {
     /// `minvCpus`) as instances of the type its strategy picks for a 1-vCPU job, within
     /// `maxvCpus` as scale-out is.
     pub(super) fn launch_desired_capacity(&mut self, out: &mut Vec<Command>) {
+        self.adopt_unmanaged_hosts(out);
         let tiny = Resources {
             vcpus: 1,
             memory_mib: 1,
@@ -76,7 +103,7 @@ impl Engine {
             let want = cfg.desired_vcpus.max(cfg.min_vcpus);
             // The same type choice and maxvCpus rule as scale-out.
             while self.ces[c].committed_vcpus < want {
-                let Some(t) = self.choose_type(ce, tiny) else {
+                let Ok(t) = self.choose_type(ce, tiny) else {
                     break;
                 };
                 self.launch(ce, t, out);
@@ -207,8 +234,16 @@ impl Engine {
     /// Starts the idle clock of a ready instance with nothing on it.
     pub(super) fn mark_idle_if_so(&mut self, id: InstanceId) {
         let inst = &mut self.instances[id.0 as usize];
+        let unmanaged = !self
+            .cluster
+            .ce(inst.compute_environment)
+            .unmanaged_hosts
+            .is_empty();
         if inst.state != InstanceState::Ready || !inst.is_idle() || inst.idle_since.is_some() {
             return;
+        }
+        if unmanaged {
+            return; // UNMANAGED hosts are never scaled in
         }
         inst.idle_since = Some(self.now);
         let timeout = self.cluster.ce(inst.compute_environment).idle_timeout;

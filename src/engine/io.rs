@@ -119,6 +119,16 @@ pub enum Command {
         /// Spot only: the highest price per hour to pay (`bidPercentage` × On-Demand).
         max_price_per_hour: MicroUsd,
     },
+    /// Take an existing host of an UNMANAGED compute environment into use; the driver
+    /// answers `InstanceReady` when it can run jobs.
+    AdoptHost {
+        /// Id the engine assigned.
+        instance: InstanceId,
+        /// The UNMANAGED compute environment.
+        compute_environment: ComputeEnvironmentId,
+        /// The host's own type (see `Cluster::add_unmanaged_host_types`).
+        instance_type: InstanceTypeId,
+    },
     /// Terminate an instance (scale-in).
     TerminateInstance {
         /// The instance.

@@ -107,6 +107,7 @@ impl Engine {
         inst.jobs_hosted += 1;
         j.status = JobStatus::Starting;
         j.reserved_on = None;
+        j.blocked = None;
         j.attempts.push(Attempt {
             instance,
             starting_at: now,

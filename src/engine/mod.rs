@@ -79,7 +79,8 @@ pub use capacity::{CapacityIndex, Resources};
 pub use io::{Command, Input, InstanceId, LaunchFailure, STOP_GRACE};
 pub use provisioning::{rank, type_holds, Candidate, Unit};
 pub use state::{
-    ArrayLink, Attempt, InstanceRecord, InstanceState, JobRecord, StatusReason, StopReason,
+    ArrayLink, Attempt, BlockReason, InstanceRecord, InstanceState, JobRecord, StatusReason,
+    StopReason,
 };
 
 use crate::model::{
@@ -96,6 +97,9 @@ enum Timer {
     CapacityRetry(ComputeEnvironmentId),
     /// An attempt (job, attempt number) reaches its `attemptDurationSeconds`.
     AttemptTimeout(JobId, u32),
+    /// A job blocked at the head of its queue may have reached a `jobStateTimeLimitActions`
+    /// limit.
+    StateTimeLimit(JobId),
 }
 
 /// RUNNABLE jobs of one queue, in dispatch order.
@@ -170,7 +174,8 @@ pub struct Engine {
 impl Engine {
     /// An engine for `cluster`, with no jobs and no instances yet. Its first wakeup (at the
     /// driver's start time) launches each compute environment's `desiredvCpus`.
-    pub fn new(cluster: Cluster) -> Self {
+    pub fn new(mut cluster: Cluster) -> Self {
+        cluster.add_unmanaged_host_types();
         let mut queue_order: Vec<JobQueueId> = (0..cluster.job_queues.len())
             .map(|i| JobQueueId(i as u16))
             .collect();
@@ -254,6 +259,7 @@ impl Engine {
                 Timer::IdleCheck(i) => self.scale_in_if_idle(i, out),
                 Timer::CapacityRetry(_) => self.dirty = true,
                 Timer::AttemptTimeout(job, attempt) => self.on_attempt_timeout(job, attempt, out),
+                Timer::StateTimeLimit(job) => self.on_state_time_limit(job),
             }
         }
         if self.dirty {

@@ -29,6 +29,10 @@ pub enum StatusReason {
     Timeout,
     /// CancelJob was called while the job had not started.
     Cancelled,
+    /// A `jobStateTimeLimitActions` entry cancelled the job stuck at the head of its queue.
+    StateTimeLimit(BlockReason),
+    /// The job was submitted to a DISABLED job queue (AWS refuses the SubmitJob call).
+    QueueDisabled,
     /// TerminateJob was called.
     Terminated,
 }
@@ -50,6 +54,12 @@ impl fmt::Display for StatusReason {
             Self::ArrayChildFailed => f.write_str("Array Child Job failed"),
             Self::Timeout => f.write_str("Job attempt duration exceeded timeout"),
             Self::Cancelled => f.write_str("Cancelled by CancelJob"),
+            Self::StateTimeLimit(r) => write!(
+                f,
+                "Canceled by JobStateTimeLimit action due to reason: {}",
+                r.as_str()
+            ),
+            Self::QueueDisabled => f.write_str("SubmitJob refused: the job queue is DISABLED"),
             Self::Terminated => f.write_str("Terminated by TerminateJob"),
         }
     }
@@ -62,6 +72,27 @@ impl StatusReason {
             self,
             Self::JobResourceRequirement | Self::ComputeEnvironmentMaxResource
         )
+    }
+}
+
+/// Why the job at the head of a queue cannot be placed (its RUNNABLE `statusReason`,
+/// reference §1.3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+pub enum BlockReason {
+    /// A type it needs had no capacity, or every Spot pool is above the bid.
+    InsufficientCapacity,
+    /// Its compute environments are at `maxvCpus` (modelling choice: AWS's reason for a job
+    /// larger than maxvCpus, used here for a queue waiting on the limit).
+    MaxResource,
+}
+
+impl BlockReason {
+    /// AWS's reason code.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::InsufficientCapacity => "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY",
+            Self::MaxResource => "MISCONFIGURATION:COMPUTE_ENVIRONMENT_MAX_RESOURCE",
+        }
     }
 }
 
@@ -154,6 +185,8 @@ pub struct JobRecord {
     pub is_terminated: bool,
     /// Its place in an array job, if any.
     pub array: Option<ArrayLink>,
+    /// While RUNNABLE at the head of a blocked queue: why, and since when.
+    pub blocked: Option<(BlockReason, SimTime)>,
     /// Dependencies not yet succeeded.
     pub(crate) deps_remaining: u32,
     /// Jobs to tell when this one ends.

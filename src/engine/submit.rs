@@ -23,8 +23,15 @@ impl Engine {
         let id = JobId(self.jobs.len() as u32);
         let array = spec.array;
         let deps = spec.depends_on.clone();
+        let disabled = self.cluster.queue(spec.queue).disabled;
         self.jobs.push(self.new_record(spec));
         self.open_jobs += 1;
+        if disabled {
+            // A DISABLED queue takes no new jobs (reference §4.1): the job fails at once, and
+            // an array job spawns no children.
+            self.finish_job(id, JobStatus::Failed, Some(StatusReason::QueueDisabled));
+            return;
+        }
         let Some(props) = array else {
             for d in &deps {
                 self.add_dependency(id, d.job);
@@ -69,6 +76,7 @@ impl Engine {
             is_cancelled: false,
             is_terminated: false,
             array: None,
+            blocked: None,
             deps_remaining: 0,
             dependents: Vec::new(),
             queue_key: 0,

@@ -162,6 +162,12 @@ impl Catalog {
             .map(|i| InstanceTypeId(i as u16))
     }
 
+    /// Adds a type at the end and returns its id.
+    pub fn push(&mut self, t: InstanceType) -> InstanceTypeId {
+        self.types.push(t);
+        InstanceTypeId(self.types.len() as u16 - 1)
+    }
+
     /// Ids of every type, in order.
     pub fn ids(&self) -> impl Iterator<Item = InstanceTypeId> + '_ {
         (0..self.types.len()).map(|i| InstanceTypeId(i as u16))

@@ -54,6 +54,39 @@ impl Cluster {
         &self.job_queues[id.0 as usize]
     }
 
+    /// Gives every UNMANAGED compute environment's hosts an instance type of their own
+    /// (`<compute environment>/<host>`, family `unmanaged`, no price, no Spot offer, ready at
+    /// once) and makes those the compute environment's `instanceTypes`, so hosts are placed,
+    /// recorded and reported like instances. Does nothing the second time.
+    pub fn add_unmanaged_host_types(&mut self) {
+        for c in 0..self.compute_environments.len() {
+            let ce = &self.compute_environments[c];
+            if ce.unmanaged_hosts.is_empty() || !ce.instance_types.is_empty() {
+                continue;
+            }
+            let types: Vec<InstanceType> = ce
+                .unmanaged_hosts
+                .iter()
+                .map(|h| InstanceType {
+                    name: format!("{}/{}", ce.name, h.name),
+                    family: "unmanaged".into(),
+                    vcpus: h.vcpus,
+                    memory_mib: h.memory_mib,
+                    registered_memory_mib: h.memory_mib,
+                    gpus: h.gpus,
+                    gpu_model: String::new(),
+                    gpu_memory_mib: 0,
+                    on_demand_per_hour: MicroUsd::ZERO,
+                    spot_savings_pct: None,
+                    interruption_bucket: None,
+                    boot_delay: SimDuration::ZERO,
+                })
+                .collect();
+            let ids = types.into_iter().map(|t| self.catalog.push(t)).collect();
+            self.compute_environments[c].instance_types = ids;
+        }
+    }
+
     /// Finds a job queue by name.
     pub fn find_queue(&self, name: &str) -> Option<JobQueueId> {
         self.job_queues

@@ -155,6 +155,13 @@ impl<W: Write> Observer for EventLog<W> {
                 );
                 self.sink.emit(format_args!("{line}"));
             }
+            Command::AdoptHost { instance, compute_environment, instance_type } => {
+                let ce = &self.ces[compute_environment.0 as usize];
+                let ty = &self.types[instance_type.0 as usize];
+                self.sink.emit(format_args!(
+                    "{{\"t_ms\":{t},\"command\":\"AdoptHost\",\"instance\":\"{instance}\",\"computeEnvironment\":\"{ce}\",\"host\":\"{ty}\"}}\n"
+                ))
+            }
             Command::TerminateInstance { instance } => self.sink.emit(format_args!(
                 "{{\"t_ms\":{t},\"command\":\"TerminateInstance\",\"instance\":\"{instance}\"}}\n"
             )),

@@ -45,6 +45,8 @@ pub fn simulate(
         seed: scenario.seed,
         ..Summary::default()
     };
+    let mut scenario = scenario;
+    scenario.cluster.add_unmanaged_host_types();
     let mut engine = Engine::new(scenario.cluster.clone());
     let mut driver = SimDriver::new(scenario);
     let stats = match events {

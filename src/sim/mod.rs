@@ -21,7 +21,7 @@ pub use world::{Prices, WorldInstance, WorldJob};
 
 use crate::driver::Driver;
 use crate::engine::{Command, Engine, Input, InstanceId, LaunchFailure};
-use crate::model::{Catalog, InstanceTypeId, JobId, Market, SimDuration, SimTime};
+use crate::model::{Catalog, InstanceTypeId, JobId, Market, MicroUsd, SimDuration, SimTime};
 use crate::scenario::{Scenario, SpotModel, TraceJob};
 use billing::PriceTimeline;
 use rand_distr::{Distribution, Exp};
@@ -61,12 +61,13 @@ impl SimDriver {
     pub fn new(scenario: Scenario) -> Self {
         let Scenario {
             seed,
-            cluster,
+            mut cluster,
             trace,
             spot,
             container_start_delay,
             ..
         } = scenario;
+        cluster.add_unmanaged_host_types();
         let catalog = &cluster.catalog;
         let last_submit = trace
             .iter()
@@ -407,6 +408,20 @@ impl Driver for SimDriver {
                 max_price_per_hour,
                 ..
             } => self.launch(now, instance, instance_type, market, max_price_per_hour),
+            Command::AdoptHost {
+                instance,
+                instance_type,
+                ..
+            } => {
+                // An UNMANAGED host: already running, not billed by this run.
+                self.launch(
+                    now,
+                    instance,
+                    instance_type,
+                    Market::OnDemand,
+                    MicroUsd::ZERO,
+                )
+            }
             Command::TerminateInstance { instance } => self.end_instance(instance, now),
             Command::StopJob { job, attempt, .. } => {
                 // Modelling choice: simulated containers exit on SIGTERM at once, with 143.
