@@ -518,3 +518,135 @@ fn unmanaged_compute_environment_runs_jobs_on_its_fixed_hosts() {
         "this run does not pay for the hosts"
     );
 }
+
+/// A fair-share queue over one On-Demand CE of `s.large` hosts (`max_vcpus`), with the given
+/// `(identifier, weight)` entries, fed `n` one-vCPU, 60-second jobs per share at 0 s.
+fn fair_share_run(
+    entries: &[(&str, f64)],
+    shares: &[&str],
+    n: usize,
+    max_vcpus: u32,
+    reservation: u32,
+) -> flotilla::record::SimRun {
+    let cat = small_catalog();
+    let ces = vec![ce(
+        "od",
+        Market::OnDemand,
+        AllocationStrategy::BestFit,
+        max_vcpus,
+        &cat,
+        &["s.large"],
+    )];
+    let mut q = queue("fs", 1, &[0]);
+    q.fairshare_policy = Some(FairsharePolicy {
+        share_decay: SimDuration::from_secs(3600),
+        compute_reservation: reservation,
+        share_distribution: entries
+            .iter()
+            .map(|(id, w)| ShareWeight {
+                share_identifier: id.to_string(),
+                weight_factor: *w,
+            })
+            .collect(),
+    });
+    let mut trace = Vec::new();
+    for i in 0..n {
+        for s in shares {
+            trace.push(with(job(&format!("{s}-{i}"), 0, 0, 1, 512, 60), |j| {
+                j.spec.share_identifier = Some(s.to_string())
+            }));
+        }
+    }
+    run(scenario(cat, ces, vec![q], trace)).0
+}
+
+/// vCPU-seconds each share ran between `from_s` and `to_s`.
+fn share_usage(run: &flotilla::record::SimRun, share: &str, from_s: u64, to_s: u64) -> f64 {
+    let (from, to) = (SimTime(from_s * 1000), SimTime(to_s * 1000));
+    run.engine
+        .jobs()
+        .iter()
+        .filter(|j| j.spec.share_identifier.as_deref() == Some(share))
+        .flat_map(|j| j.attempts.iter())
+        .map(|a| {
+            let (s, e) = (a.starting_at.max(from), a.stopped_at.unwrap_or(to).min(to));
+            e.0.saturating_sub(s.0) as f64 / 1000.0
+        })
+        .sum()
+}
+
+#[test]
+fn checklist_10_fair_share_converges_to_the_weights_under_sustained_load() {
+    // b's weight 0.5 is half a's 1.0, so b should get twice a's vCPUs.
+    let run = fair_share_run(&[("a", 1.0), ("b", 0.5)], &["a", "b"], 1500, 12, 0);
+    let (a, b) = (
+        share_usage(&run, "a", 3600, 7200),
+        share_usage(&run, "b", 3600, 7200),
+    );
+    let ratio = b / a;
+    assert!(
+        (1.8..2.2).contains(&ratio),
+        "b/a = {ratio} ({b} vs {a} vCPU-s)"
+    );
+    // FIFO would have run every a job first: a fair-share queue interleaves from the start.
+    assert!(share_usage(&run, "b", 0, 600) > 0.0);
+}
+
+#[test]
+fn checklist_10_wildcard_weights_multiply_by_active_identifiers() {
+    // user* weighs 1 × 2 active identifiers = 2 each; x weighs 1: x gets half the vCPUs.
+    let run = fair_share_run(
+        &[("user*", 1.0), ("x", 1.0)],
+        &["x", "user1", "user2"],
+        1500,
+        12,
+        0,
+    );
+    let x = share_usage(&run, "x", 3600, 7200);
+    let u = share_usage(&run, "user1", 3600, 7200) + share_usage(&run, "user2", 3600, 7200);
+    assert!((0.9..1.1).contains(&(x / u)), "x {x} vs users {u}");
+}
+
+#[test]
+fn checklist_10_compute_reservation_holds_capacity_for_new_identifiers() {
+    // computeReservation 50 with one active identifier: half of maxvCpus stays free.
+    let run = fair_share_run(&[], &["only"], 200, 12, 50);
+    let mut edges: Vec<(SimTime, i64)> = Vec::new();
+    for a in run.engine.jobs().iter().flat_map(|j| j.attempts.iter()) {
+        edges.push((a.starting_at, 1));
+        edges.push((a.stopped_at.unwrap(), -1));
+    }
+    edges.sort();
+    let (mut now, mut peak) = (0i64, 0i64);
+    for (_, d) in edges {
+        now += d;
+        peak = peak.max(now);
+    }
+    assert_eq!(peak, 6, "(50/100)^1 of 12 vCPUs reserved");
+}
+
+#[test]
+fn checklist_10_scheduling_priority_orders_jobs_within_a_share() {
+    let cat = small_catalog();
+    let ces = vec![ce(
+        "od",
+        Market::OnDemand,
+        AllocationStrategy::BestFit,
+        2,
+        &cat,
+        &["s.large"],
+    )];
+    let mut q = queue("fs", 1, &[0]);
+    q.fairshare_policy = Some(FairsharePolicy::default());
+    let mk = |name: &str, at, prio| {
+        with(job(name, at, 0, 2, 512, 100), |j| {
+            j.spec.share_identifier = Some("s".into());
+            j.spec.scheduling_priority = prio;
+        })
+    };
+    let trace = vec![mk("first", 0, 0), mk("low", 1, 1), mk("high", 2, 50)];
+    let (run, _) = run(scenario(cat, ces, vec![q], trace));
+    // `first` holds the only host 60–160 s; then `high` goes before the earlier `low`.
+    assert_eq!(started(&run, "high"), SimTime(160_000));
+    assert_eq!(started(&run, "low"), SimTime(260_000));
+}

@@ -62,12 +62,15 @@ impl Engine {
     fn withdraw_runnable(&mut self, job: JobId) {
         let j = &mut self.jobs[job.0 as usize];
         let need = j.resources();
+        let (q, key) = (j.spec.queue.0 as usize, j.queue_key);
         match j.reserved_on.take() {
             None => {
-                let (q, key) = (j.spec.queue.0 as usize, j.queue_key);
-                self.queues[q].jobs.remove(&key);
+                self.queues[q].remove(key);
             }
-            Some(inst) => self.unreserve(job, inst, need),
+            Some(inst) => {
+                self.unreserve(job, inst, need);
+                self.queues[q].charge_placed(-(need.vcpus as i64));
+            }
         }
     }
 
@@ -132,11 +135,7 @@ impl Engine {
             return;
         };
         let q = j.spec.queue;
-        let at_head = self.queues[q.0 as usize]
-            .jobs
-            .first_key_value()
-            .map(|(_, &h)| h)
-            == Some(job);
+        let at_head = self.queues[q.0 as usize].head(self.now).map(|(_, h)| h) == Some(job);
         let due = self
             .cluster
             .queue(q)

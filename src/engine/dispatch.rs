@@ -15,11 +15,21 @@ impl Engine {
     pub(super) fn dispatch_pass(&mut self, out: &mut Vec<Command>) {
         for qi in 0..self.queue_order.len() {
             let q = self.queue_order[qi].0 as usize;
-            while let Some((key, job)) = self.queues[q].jobs.pop_first() {
-                if let Err(why) = self.try_dispatch(job, out) {
-                    self.queues[q].jobs.insert(key, job);
-                    self.note_blocked(job, why);
-                    break;
+            while let Some((key, job)) = self.queues[q].head(self.now) {
+                self.queues[q].remove(key);
+                let vcpus = self.jobs[job.0 as usize].spec.vcpus;
+                let result = if self.queues[q].within_reservation(vcpus, self.queue_max_vcpus[q]) {
+                    self.try_dispatch(job, out)
+                } else {
+                    Err(BlockReason::MaxResource) // held back by computeReservation
+                };
+                match result {
+                    Ok(()) => self.queues[q].charge_placed(vcpus as i64),
+                    Err(why) => {
+                        self.queues[q].insert(key, job);
+                        self.note_blocked(job, why);
+                        break;
+                    }
                 }
             }
         }

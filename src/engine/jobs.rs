@@ -105,6 +105,7 @@ impl Engine {
         }
         inst.jobs.push(job);
         inst.jobs_hosted += 1;
+        self.queues[j.spec.queue.0 as usize].charge_running(j.share, j.spec.vcpus as i64, now);
         j.status = JobStatus::Starting;
         j.reserved_on = None;
         j.blocked = None;
@@ -135,6 +136,9 @@ impl Engine {
     ) -> InstanceId {
         let now = self.now;
         let j = &mut self.jobs[job.0 as usize];
+        let q = &mut self.queues[j.spec.queue.0 as usize];
+        q.charge_running(j.share, -(j.spec.vcpus as i64), now);
+        q.charge_placed(-(j.spec.vcpus as i64));
         let a = j.attempts.last_mut().expect("a live job has an attempt");
         a.stopped_at = Some(now);
         a.exit_code = exit_code;
@@ -183,7 +187,9 @@ impl Engine {
                     == RetryAction::Retry);
         if retry {
             j.status = JobStatus::Runnable;
-            j.queue_key = self.queues[j.spec.queue.0 as usize].push_front(job);
+            let q = &mut self.queues[j.spec.queue.0 as usize];
+            j.queue_key = q.key_front(j.share, j.spec.scheduling_priority);
+            q.insert(j.queue_key, job);
         } else {
             if reason == StatusReason::Terminated {
                 j.is_terminated = true;
@@ -198,9 +204,9 @@ impl Engine {
         for job in jobs {
             let j = &mut self.jobs[job.0 as usize];
             j.reserved_on = None;
-            self.queues[j.spec.queue.0 as usize]
-                .jobs
-                .insert(j.queue_key, job);
+            let q = &mut self.queues[j.spec.queue.0 as usize];
+            q.insert(j.queue_key, job);
+            q.charge_placed(-(j.spec.vcpus as i64));
         }
         self.dirty = true;
     }

@@ -72,6 +72,7 @@ mod instances;
 mod io;
 mod jobs;
 mod provisioning;
+mod queue;
 mod state;
 mod submit;
 
@@ -86,6 +87,7 @@ pub use state::{
 use crate::model::{
     Cluster, ComputeEnvironmentId, InstanceTypeId, JobId, JobQueueId, MicroUsd, SimTime,
 };
+use queue::RunnableQueue;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// Something the engine asked to be woken for.
@@ -100,32 +102,6 @@ enum Timer {
     /// A job blocked at the head of its queue may have reached a `jobStateTimeLimitActions`
     /// limit.
     StateTimeLimit(JobId),
-}
-
-/// RUNNABLE jobs of one queue, in dispatch order.
-///
-/// Keys are positions: new jobs get increasing keys at the back, retried attempts get
-/// decreasing negative keys at the front (reference §1.6: a retry goes to the front).
-#[derive(Debug, Default)]
-struct RunnableQueue {
-    jobs: BTreeMap<i64, JobId>,
-    next_back: i64,
-    next_front: i64,
-}
-
-impl RunnableQueue {
-    fn push_back(&mut self, job: JobId) -> i64 {
-        let key = self.next_back;
-        self.next_back += 1;
-        self.jobs.insert(key, job);
-        key
-    }
-
-    fn push_front(&mut self, job: JobId) -> i64 {
-        self.next_front -= 1;
-        self.jobs.insert(self.next_front, job);
-        self.next_front
-    }
 }
 
 /// Scheduling state of one compute environment.
@@ -159,6 +135,8 @@ pub struct Engine {
     instances: Vec<InstanceRecord>,
     queues: Vec<RunnableQueue>,
     queue_order: Vec<JobQueueId>,
+    /// Σ maxvCpus of each queue's compute environments (for `computeReservation`).
+    queue_max_vcpus: Vec<u64>,
     ces: Vec<CeState>,
     spot_prices: Vec<MicroUsd>,
     timers: BTreeSet<(SimTime, Timer)>,
@@ -187,9 +165,19 @@ impl Engine {
             .iter()
             .map(|t| t.default_spot_price().unwrap_or(MicroUsd(u64::MAX)))
             .collect();
+        let queue_max_vcpus = cluster
+            .job_queues
+            .iter()
+            .map(|q| {
+                let ces = q.compute_environment_order.iter();
+                ces.map(|c| cluster.ce(*c).max_vcpus as u64).sum()
+            })
+            .collect();
         Engine {
-            queues: (0..cluster.job_queues.len())
-                .map(|_| RunnableQueue::default())
+            queues: cluster
+                .job_queues
+                .iter()
+                .map(|q| RunnableQueue::new(q.fairshare_policy.as_ref()))
                 .collect(),
             ces: (0..cluster.compute_environments.len())
                 .map(|_| CeState::default())
@@ -198,6 +186,7 @@ impl Engine {
             jobs: Vec::new(),
             instances: Vec::new(),
             queue_order,
+            queue_max_vcpus,
             spot_prices,
             timers: BTreeSet::new(),
             candidates: BTreeMap::new(),

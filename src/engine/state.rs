@@ -193,7 +193,9 @@ pub struct JobRecord {
     pub(crate) dependents: Vec<JobId>,
     /// Position key in its queue (smaller runs first); kept so a job whose reserved
     /// instance failed to launch goes back exactly where it was.
-    pub(crate) queue_key: i64,
+    pub(crate) queue_key: super::queue::QueueKey,
+    /// Its share of a fair-share queue (0 in a FIFO queue).
+    pub(crate) share: u32,
     /// A booting instance this RUNNABLE job waits for.
     pub(crate) reserved_on: Option<InstanceId>,
 }

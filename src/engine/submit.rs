@@ -24,8 +24,8 @@ impl Engine {
         let array = spec.array;
         let deps = spec.depends_on.clone();
         let disabled = self.cluster.queue(spec.queue).disabled;
-        self.jobs.push(self.new_record(spec));
-        self.open_jobs += 1;
+        let record = self.new_record(spec);
+        self.push_job(record);
         if disabled {
             // A DISABLED queue takes no new jobs (reference §4.1): the job fails at once, and
             // an array job spawns no children.
@@ -79,9 +79,19 @@ impl Engine {
             blocked: None,
             deps_remaining: 0,
             dependents: Vec::new(),
-            queue_key: 0,
+            queue_key: (0, 0, 0),
+            share: 0,
             reserved_on: None,
         }
+    }
+
+    /// Adds a job record, counting it open and in its fair share.
+    fn push_job(&mut self, mut record: JobRecord) {
+        let q = &mut self.queues[record.spec.queue.0 as usize];
+        record.share = q.share_of(record.spec.share_identifier.as_deref(), self.now);
+        q.count_open(record.share, 1);
+        self.jobs.push(record);
+        self.open_jobs += 1;
     }
 
     /// Creates child `index` of array job `parent`, in PENDING.
@@ -98,8 +108,7 @@ impl Engine {
         child.status = JobStatus::Pending;
         child.pending_at = Some(self.now);
         child.array = Some(ArrayLink::Child { parent, index });
-        self.jobs.push(child);
-        self.open_jobs += 1;
+        self.push_job(child);
         id
     }
 
@@ -152,7 +161,13 @@ impl Engine {
             ended.push(id);
             return;
         }
-        let key = self.queues[queue.0 as usize].push_back(id);
+        let (share, priority) = {
+            let j = &self.jobs[id.0 as usize];
+            (j.share, j.spec.scheduling_priority)
+        };
+        let q = &mut self.queues[queue.0 as usize];
+        let key = q.key_back(share, priority);
+        q.insert(key, id);
         let j = &mut self.jobs[id.0 as usize];
         j.status = JobStatus::Runnable;
         j.runnable_at.get_or_insert(self.now);
@@ -177,6 +192,7 @@ impl Engine {
         j.status_reason = reason;
         j.stopped_at = Some(self.now);
         self.open_jobs -= 1;
+        self.queues[j.spec.queue.0 as usize].count_open(j.share, -1);
     }
 
     /// Works through jobs that just ended: releases or fails their dependents and settles
