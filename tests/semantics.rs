@@ -650,3 +650,38 @@ fn checklist_10_scheduling_priority_orders_jobs_within_a_share() {
     assert_eq!(started(&run, "high"), SimTime(160_000));
     assert_eq!(started(&run, "low"), SimTime(260_000));
 }
+
+#[test]
+fn checklist_7_and_4_array_index_and_attempt_environment_variables() {
+    let trace = vec![with(job("arr", 0, 0, 1, 512, 10), |j| {
+        j.spec.array = Some(ArrayProperties {
+            size: 2,
+            sequential: false,
+        });
+        j.exit_code = 1;
+        j.spec.attempts = 2;
+        j.spec.environment = vec![("MY_VAR".into(), "x".into())];
+    })];
+    let (run, _) = run(one_queue(trace, 64));
+    let child = JobId(2); // arr is 0, arr:0 is 1, arr:1 is 2
+    let env = run.engine.batch_environment(child);
+    let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!(get("AWS_BATCH_JOB_ARRAY_INDEX").as_deref(), Some("1"));
+    assert_eq!(
+        get("AWS_BATCH_JOB_ATTEMPT").as_deref(),
+        Some("2"),
+        "after one retry"
+    );
+    assert_eq!(
+        get("AWS_BATCH_JOB_ID"),
+        Some(format!("{}:1", flotilla::engine::job_id(JobId(0))))
+    );
+    assert_eq!(get("AWS_BATCH_JQ_NAME").as_deref(), Some("q"));
+    assert_eq!(get("AWS_BATCH_CE_NAME").as_deref(), Some("od"));
+    assert_eq!(get("MY_VAR").as_deref(), Some("x"));
+    assert!(run
+        .engine
+        .batch_environment(JobId(0))
+        .iter()
+        .all(|(n, _)| n != "AWS_BATCH_JOB_ARRAY_INDEX"));
+}

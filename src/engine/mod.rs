@@ -68,6 +68,7 @@
 mod capacity;
 mod control;
 mod dispatch;
+mod environment;
 mod instances;
 mod io;
 mod jobs;
@@ -77,6 +78,7 @@ mod state;
 mod submit;
 
 pub use capacity::{CapacityIndex, Resources};
+pub use environment::{job_id, private_ipv4};
 pub use io::{Command, Input, InstanceId, LaunchFailure, STOP_GRACE};
 pub use provisioning::{rank, type_holds, Candidate, Unit};
 pub use state::{
