@@ -685,3 +685,143 @@ fn checklist_7_and_4_array_index_and_attempt_environment_variables() {
         .iter()
         .all(|(n, _)| n != "AWS_BATCH_JOB_ARRAY_INDEX"));
 }
+
+#[test]
+fn checklist_13_multi_node_main_first_single_tenant_main_exit_ends_the_job() {
+    let mut mnp = job("mpi", 0, 0, 1, 512, 100);
+    mnp.spec.node_properties = Some(NodeProperties {
+        num_nodes: 3,
+        main_node: 0,
+        node_ranges: vec![
+            NodeRange {
+                start: 0,
+                end: 2,
+                vcpus: 1,
+                memory_mib: 1024,
+                gpus: 0,
+            },
+            // A later range overrides: nodes 1-2 need 3 vCPUs, so every node gets an s.xlarge.
+            NodeRange {
+                start: 1,
+                end: 2,
+                vcpus: 3,
+                memory_mib: 1024,
+                gpus: 0,
+            },
+        ],
+    });
+    let cat = small_catalog();
+    let ces = vec![ce(
+        "od",
+        Market::OnDemand,
+        AllocationStrategy::BestFit,
+        64,
+        &cat,
+        &["s.large", "s.xlarge"],
+    )];
+    let mut s = scenario(
+        cat,
+        ces,
+        vec![queue("q", 1, &[0])],
+        vec![mnp, job("other", 0, 0, 1, 512, 10)],
+    );
+    s.container_start_delay = SimDuration::from_secs(5);
+    let (run, log) = run(s);
+    let names: Vec<&str> = run
+        .engine
+        .jobs()
+        .iter()
+        .map(|j| j.spec.name.as_str())
+        .collect();
+    assert_eq!(names, ["mpi", "mpi#0", "mpi#1", "mpi#2", "other"]);
+    let node = |i: usize| job_named(&run, &format!("mpi#{i}"));
+    let hosts: Vec<_> = (0..3).map(|i| node(i).attempts[0].instance).collect();
+    let types: Vec<String> = hosts
+        .iter()
+        .map(|h| {
+            run.engine
+                .cluster()
+                .catalog
+                .get(run.engine.instances()[h.0 as usize].instance_type)
+                .name
+                .clone()
+        })
+        .collect();
+    assert_eq!(types, ["s.xlarge"; 3], "one type, fitting the largest node");
+    assert!(hosts[0] != hosts[1] && hosts[1] != hosts[2] && hosts[0] != hosts[2]);
+    assert!(
+        hosts
+            .iter()
+            .all(|h| run.engine.instances()[h.0 as usize].jobs_hosted == 1),
+        "single-tenant"
+    );
+    // Main node: STARTING 60 s, RUNNING 65 s; the others start only then.
+    assert_eq!(node(0).attempts[0].running_at, Some(SimTime(65_000)));
+    assert_eq!(node(1).attempts[0].starting_at, SimTime(65_000));
+    // Main exits at 165 s: the job ends and the other nodes are stopped.
+    let job = job_named(&run, "mpi");
+    assert_eq!(
+        (job.status, job.stopped_at),
+        (JobStatus::Succeeded, Some(SimTime(165_000)))
+    );
+    assert_eq!(node(2).attempts[0].exit_code, Some(143));
+    assert!(log.contains("\"command\":\"StopJob\",\"job\":2"));
+    let env = run.engine.batch_environment(JobId(3));
+    let get = |k: &str| env.iter().find(|(n, _)| n == k).map(|(_, v)| v.clone());
+    assert_eq!(get("AWS_BATCH_JOB_NUM_NODES").as_deref(), Some("3"));
+    assert_eq!(get("AWS_BATCH_JOB_NODE_INDEX").as_deref(), Some("2"));
+    assert_eq!(get("AWS_BATCH_JOB_MAIN_NODE_INDEX").as_deref(), Some("0"));
+    assert_eq!(
+        get("AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS"),
+        Some(flotilla::engine::private_ipv4(hosts[0]))
+    );
+    // The 1-vCPU job does not share a node's instance.
+    let other = job_named(&run, "other").attempts[0].instance;
+    assert!(!hosts.contains(&other));
+}
+
+#[test]
+fn checklist_13_a_failed_main_node_retries_the_whole_job_and_the_timeout_covers_it() {
+    let mnp = |name: &str| {
+        with(job(name, 0, 0, 1, 512, 100), |j| {
+            j.spec.node_properties = Some(NodeProperties {
+                num_nodes: 2,
+                main_node: 1,
+                node_ranges: vec![NodeRange {
+                    start: 0,
+                    end: 1,
+                    vcpus: 2,
+                    memory_mib: 1024,
+                    gpus: 0,
+                }],
+            });
+        })
+    };
+    let trace = vec![
+        with(mnp("flaky"), |j| {
+            j.exit_code = 1;
+            j.spec.attempts = 2;
+        }),
+        with(mnp("slow"), |j| {
+            j.spec.timeout = Some(SimDuration::from_secs(60))
+        }),
+    ];
+    let (run, _) = run(one_queue(trace, 64));
+    let flaky = job_named(&run, "flaky");
+    assert_eq!((flaky.status, flaky.attempts.len()), (JobStatus::Failed, 2));
+    assert_eq!(
+        flaky.status_reason,
+        Some(StatusReason::EssentialContainerExited)
+    );
+    let slow = job_named(&run, "slow");
+    assert_eq!(
+        (slow.status, slow.status_reason),
+        (JobStatus::Failed, Some(StatusReason::Timeout))
+    );
+    // Main node (index 1) RUNNING at 60 s; the job is stopped 60 s later.
+    assert_eq!(slow.stopped_at, Some(SimTime(120_000)));
+    assert!(["slow#0", "slow#1"]
+        .iter()
+        .all(|n| job_named(&run, n).status == JobStatus::Failed));
+    assert_eq!(run.summary.jobs_unfinished, 0);
+}

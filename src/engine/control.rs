@@ -50,7 +50,10 @@ impl Engine {
         let j = &self.jobs[job.0 as usize];
         match j.status {
             JobStatus::Submitted | JobStatus::Pending => {}
-            JobStatus::Runnable => self.withdraw_runnable(job),
+            JobStatus::Runnable => {
+                self.withdraw_runnable(job);
+                self.release_node_reservations(job);
+            }
             _ => return false,
         }
         self.jobs[job.0 as usize].is_cancelled = true;
@@ -81,6 +84,9 @@ impl Engine {
         why: StopReason,
         out: &mut Vec<Command>,
     ) -> bool {
+        if self.multinode.contains_key(&job) {
+            return self.stop_multinode(job, why, out);
+        }
         let j = &mut self.jobs[job.0 as usize];
         if !matches!(j.status, JobStatus::Starting | JobStatus::Running) {
             return false;

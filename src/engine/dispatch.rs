@@ -18,7 +18,9 @@ impl Engine {
             while let Some((key, job)) = self.queues[q].head(self.now) {
                 self.queues[q].remove(key);
                 let vcpus = self.jobs[job.0 as usize].spec.vcpus;
-                let result = if self.queues[q].within_reservation(vcpus, self.queue_max_vcpus[q]) {
+                let result = if self.multinode.contains_key(&job) {
+                    self.try_dispatch_multinode(job, out)
+                } else if self.queues[q].within_reservation(vcpus, self.queue_max_vcpus[q]) {
                     self.try_dispatch(job, out)
                 } else {
                     Err(BlockReason::MaxResource) // held back by computeReservation
@@ -99,7 +101,7 @@ impl Engine {
         }
     }
 
-    fn reserve(&mut self, job: JobId, inst: super::InstanceId, need: Resources) {
+    pub(super) fn reserve(&mut self, job: JobId, inst: super::InstanceId, need: Resources) {
         self.take_capacity(inst, need);
         self.instances[inst.0 as usize].reserved.push(job);
         // `blocked` stays: a job waiting for a launch that may fail is still stuck, as far as

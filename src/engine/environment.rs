@@ -8,7 +8,9 @@ impl Engine {
     /// `AWS_BATCH_*` variables of `job`'s current (or last) attempt, in a fixed order:
     /// `AWS_BATCH_JOB_ID` (the parent's id and `:index` for an array child),
     /// `AWS_BATCH_JOB_ATTEMPT` (1-based), `AWS_BATCH_JQ_NAME`, `AWS_BATCH_CE_NAME` and, for an
-    /// array child, `AWS_BATCH_JOB_ARRAY_INDEX`. Then the job definition's own `environment`.
+    /// array child, `AWS_BATCH_JOB_ARRAY_INDEX`; for a node of a multi-node job,
+    /// `AWS_BATCH_JOB_NUM_NODES`, `AWS_BATCH_JOB_NODE_INDEX`, `AWS_BATCH_JOB_MAIN_NODE_INDEX` and
+    /// `AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS`. Then the job definition's `environment`.
     pub fn batch_environment(&self, job: JobId) -> Vec<(String, String)> {
         let Some(j) = self.jobs.get(job.0 as usize) else {
             return Vec::new();
@@ -36,6 +38,29 @@ impl Engine {
         }
         if let Some(ArrayLink::Child { index, .. }) = j.array {
             env.push(("AWS_BATCH_JOB_ARRAY_INDEX".to_string(), index.to_string()));
+        }
+        if let Some(p) = self.node_parent(job) {
+            let m = &self.multinode[&p];
+            let main = JobId(m.first.0 + m.main);
+            let main_ip = self.jobs[main.0 as usize]
+                .attempts
+                .last()
+                .map(|a| private_ipv4(a.instance));
+            env.push(("AWS_BATCH_JOB_NUM_NODES".to_string(), m.nodes.to_string()));
+            env.push((
+                "AWS_BATCH_JOB_NODE_INDEX".to_string(),
+                (job.0 - m.first.0).to_string(),
+            ));
+            env.push((
+                "AWS_BATCH_JOB_MAIN_NODE_INDEX".to_string(),
+                m.main.to_string(),
+            ));
+            if let Some(ip) = main_ip {
+                env.push((
+                    "AWS_BATCH_JOB_MAIN_NODE_PRIVATE_IPV4_ADDRESS".to_string(),
+                    ip,
+                ));
+            }
         }
         env.extend(j.spec.environment.iter().cloned());
         env

@@ -126,7 +126,11 @@ impl Engine {
         self.ces[ce.0 as usize].pending.remove(id, free, gpu);
         // Jobs waiting for this instance start on it, in the order they reserved it.
         for job in reserved {
-            self.start_attempt(job, id, out);
+            if self.node_waits(job) {
+                self.instances[id.0 as usize].reserved.push(job); // until its main node runs
+            } else {
+                self.start_attempt(job, id, out);
+            }
         }
         self.ces[ce.0 as usize].ready.insert(id, free, gpu);
         self.mark_idle_if_so(id);
@@ -180,7 +184,7 @@ impl Engine {
 
     /// The host is gone: every attempt on it fails with `Host EC2 (instance …) terminated.`
     /// and is retried while attempts remain.
-    pub(super) fn on_instance_terminated(&mut self, id: InstanceId) {
+    pub(super) fn on_instance_terminated(&mut self, id: InstanceId, out: &mut Vec<Command>) {
         let Some(inst) = self.instances.get(id.0 as usize) else {
             return;
         };
@@ -194,6 +198,10 @@ impl Engine {
         for job in jobs {
             let host = StatusReason::HostTerminated(id);
             self.end_attempt(job, None, Some(host));
+            if self.node_parent(job).is_some() {
+                self.on_node_stopped(job, Some(host), None, out);
+                continue;
+            }
             // An attempt the engine was already stopping fails for that reason, unretried.
             let stop = self.jobs[job.0 as usize]
                 .attempts

@@ -45,7 +45,7 @@ impl Engine {
         r
     }
 
-    pub(super) fn on_job_running(&mut self, job: JobId, attempt: u32) {
+    pub(super) fn on_job_running(&mut self, job: JobId, attempt: u32, out: &mut Vec<Command>) {
         let now = self.now;
         let Some(j) = self.jobs.get_mut(job.0 as usize) else {
             return;
@@ -62,9 +62,16 @@ impl Engine {
             self.timers
                 .insert((now + limit, Timer::AttemptTimeout(job, attempt)));
         }
+        self.on_node_started(job, true, out);
     }
 
-    pub(super) fn on_job_exited(&mut self, job: JobId, attempt: u32, exit_code: i32) {
+    pub(super) fn on_job_exited(
+        &mut self,
+        job: JobId,
+        attempt: u32,
+        exit_code: i32,
+        out: &mut Vec<Command>,
+    ) {
         let Some(j) = self.jobs.get(job.0 as usize) else {
             return;
         };
@@ -79,6 +86,11 @@ impl Engine {
         };
         let instance = self.end_attempt(job, Some(exit_code), reason);
         self.release(job, instance);
+        self.dirty = true;
+        if self.node_parent(job).is_some() {
+            self.on_node_stopped(job, reason, Some(exit_code), out);
+            return;
+        }
         match reason {
             None => self.finish_job(job, JobStatus::Succeeded, None),
             Some(r) => self.retry_or_fail(job, r, Some(exit_code)),
@@ -119,10 +131,13 @@ impl Engine {
             gpu_ids: gpu_ids.clone(),
             stop_requested: None,
         });
+        let attempt = j.attempts.len() as u32;
+        self.count_live_node(job, 1);
+        self.on_node_started(job, false, out);
         out.push(Command::StartJob {
             job,
             instance,
-            attempt: j.attempts.len() as u32,
+            attempt,
             gpu_ids,
         });
     }
@@ -202,6 +217,10 @@ impl Engine {
     /// old places.
     pub(super) fn requeue(&mut self, jobs: Vec<JobId>) {
         for job in jobs {
+            if let Some(p) = self.node_parent(job) {
+                self.abort_multinode_dispatch(p);
+                continue;
+            }
             let j = &mut self.jobs[job.0 as usize];
             j.reserved_on = None;
             let q = &mut self.queues[j.spec.queue.0 as usize];

@@ -72,6 +72,7 @@ mod environment;
 mod instances;
 mod io;
 mod jobs;
+mod multinode;
 mod provisioning;
 mod queue;
 mod state;
@@ -104,6 +105,21 @@ enum Timer {
     /// A job blocked at the head of its queue may have reached a `jobStateTimeLimitActions`
     /// limit.
     StateTimeLimit(JobId),
+}
+
+/// Progress of a multi-node parallel job (see `multinode`).
+#[derive(Clone, Debug)]
+struct MultiNode {
+    /// Id of node 0 (the nodes' ids follow the job's).
+    first: JobId,
+    /// `numNodes`.
+    nodes: u32,
+    /// `mainNode`.
+    main: u32,
+    /// Set when the main node's attempt ended: why it failed (None = exit 0) and its code.
+    main_exit: Option<(Option<StatusReason>, Option<i32>)>,
+    /// Node containers starting or running.
+    live: u32,
 }
 
 /// Scheduling state of one compute environment.
@@ -142,6 +158,7 @@ pub struct Engine {
     ces: Vec<CeState>,
     spot_prices: Vec<MicroUsd>,
     timers: BTreeSet<(SimTime, Timer)>,
+    multinode: BTreeMap<JobId, MultiNode>,
     candidates: BTreeMap<(ComputeEnvironmentId, Resources), Vec<Candidate>>,
     feasibility: BTreeMap<(JobQueueId, Resources), Option<StatusReason>>,
     now: SimTime,
@@ -191,6 +208,7 @@ impl Engine {
             queue_max_vcpus,
             spot_prices,
             timers: BTreeSet::new(),
+            multinode: BTreeMap::new(),
             candidates: BTreeMap::new(),
             feasibility: BTreeMap::new(),
             now: SimTime::ZERO,
@@ -209,14 +227,14 @@ impl Engine {
             Input::JobSubmitted(spec) => self.on_job_submitted(*spec),
             Input::InstanceReady { instance } => self.on_instance_ready(instance, out),
             Input::LaunchFailed { instance, reason } => self.on_launch_failed(instance, reason),
-            Input::JobRunning { job, attempt } => self.on_job_running(job, attempt),
+            Input::JobRunning { job, attempt } => self.on_job_running(job, attempt, out),
             Input::JobExited {
                 job,
                 attempt,
                 exit_code,
-            } => self.on_job_exited(job, attempt, exit_code),
+            } => self.on_job_exited(job, attempt, exit_code, out),
             Input::SpotInterruptionNotice { instance } => self.on_interruption_notice(instance),
-            Input::InstanceTerminated { instance } => self.on_instance_terminated(instance),
+            Input::InstanceTerminated { instance } => self.on_instance_terminated(instance, out),
             Input::SpotPriceChanged {
                 instance_type,
                 price_per_hour,

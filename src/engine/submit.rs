@@ -33,6 +33,7 @@ impl Engine {
             return;
         }
         let Some(props) = array else {
+            self.add_nodes(id);
             for d in &deps {
                 self.add_dependency(id, d.job);
             }
@@ -63,7 +64,7 @@ impl Engine {
         }
     }
 
-    fn new_record(&self, spec: JobSpec) -> JobRecord {
+    pub(super) fn new_record(&self, spec: JobSpec) -> JobRecord {
         JobRecord {
             spec,
             status: JobStatus::Submitted,
@@ -86,7 +87,7 @@ impl Engine {
     }
 
     /// Adds a job record, counting it open and in its fair share.
-    fn push_job(&mut self, mut record: JobRecord) {
+    pub(super) fn push_job(&mut self, mut record: JobRecord) {
         let q = &mut self.queues[record.spec.queue.0 as usize];
         record.share = q.share_of(record.spec.share_identifier.as_deref(), self.now);
         q.count_open(record.share, 1);
@@ -152,10 +153,13 @@ impl Engine {
     /// PENDING or SUBMITTED → RUNNABLE at the back of its queue, or FAILED if no compute
     /// environment could ever hold it (pushed on `ended` for the cascade).
     fn make_runnable(&mut self, id: JobId, ended: &mut Vec<JobId>) {
-        let (queue, need) = {
+        let (queue, mut need) = {
             let j = &self.jobs[id.0 as usize];
             (j.spec.queue, j.resources())
         };
+        if self.multinode.contains_key(&id) {
+            need = self.largest_node(id);
+        }
         if let Some(reason) = self.infeasible(queue, need) {
             self.set_terminal(id, JobStatus::Failed, Some(reason));
             ended.push(id);
@@ -186,13 +190,28 @@ impl Engine {
         self.propagate(vec![job]);
     }
 
-    fn set_terminal(&mut self, job: JobId, status: JobStatus, reason: Option<StatusReason>) {
+    pub(super) fn set_terminal(
+        &mut self,
+        job: JobId,
+        status: JobStatus,
+        reason: Option<StatusReason>,
+    ) {
         let j = &mut self.jobs[job.0 as usize];
         j.status = status;
         j.status_reason = reason;
         j.stopped_at = Some(self.now);
         self.open_jobs -= 1;
         self.queues[j.spec.queue.0 as usize].count_open(j.share, -1);
+        // A multi-node job's nodes end with it.
+        if let Some(m) = self.multinode.get(&job) {
+            let (first, n) = (m.first, m.nodes);
+            for i in 0..n {
+                let node = JobId(first.0 + i);
+                if !self.jobs[node.0 as usize].status.is_terminal() {
+                    self.set_terminal(node, status, reason);
+                }
+            }
+        }
     }
 
     /// Works through jobs that just ended: releases or fails their dependents and settles

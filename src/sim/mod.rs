@@ -196,7 +196,9 @@ impl SimDriver {
             attempt: 0,
             instance: None,
         };
-        let children = job.spec.array.map_or(0, |a| a.size);
+        // The engine gives array children and multi-node nodes the ids after the job's.
+        let children = job.spec.array.map_or(0, |a| a.size)
+            + job.spec.node_properties.as_ref().map_or(0, |n| n.num_nodes);
         self.jobs
             .extend(std::iter::repeat_n(world, 1 + children as usize));
         if let Some(at) = job.cancel_at {
