@@ -13,10 +13,12 @@
 
 pub mod billing;
 mod events;
+mod pending;
 pub mod rng;
 mod world;
 
 pub use events::{EventQueue, WorldEvent};
+use pending::PendingTrace;
 pub use world::{Prices, WorldInstance, WorldJob};
 
 use crate::driver::Driver;
@@ -26,8 +28,6 @@ use crate::scenario::{Scenario, SpotModel, TraceJob};
 use billing::PriceTimeline;
 use rand_distr::{Distribution, Exp};
 use rand_pcg::Pcg64;
-use std::iter::Peekable;
-use std::vec::IntoIter;
 
 /// How long after the last submission a run may go on before it is cut (guards against
 /// jobs that can never run, e.g. a Spot pool with no capacity at all).
@@ -38,7 +38,7 @@ pub const SPOT_NOTICE: SimDuration = SimDuration::from_secs(120);
 
 /// The simulated world a run's engine talks to.
 pub struct SimDriver {
-    trace: Peekable<IntoIter<TraceJob>>,
+    trace: PendingTrace,
     /// Engine job id of each trace row submitted so far.
     trace_ids: Vec<JobId>,
     events: EventQueue,
@@ -84,7 +84,7 @@ impl SimDriver {
         SimDriver {
             jobs: Vec::with_capacity(trace.len()),
             trace_ids: Vec::with_capacity(trace.len()),
-            trace: trace.into_iter().peekable(),
+            trace: PendingTrace::new(trace),
             events,
             instances: Vec::new(),
             boot_delay: catalog.types().iter().map(|t| t.boot_delay).collect(),
@@ -363,7 +363,7 @@ impl Driver for SimDriver {
     fn next_input(&mut self, engine: &Engine) -> Result<Option<(SimTime, Input)>, Self::Error> {
         loop {
             let wake = engine.next_wakeup();
-            let submit = self.trace.peek().map(|j| j.submit);
+            let submit = self.trace.peek_submit();
             let event = self.events.peek_time();
             let done = submit.is_none()
                 && wake.is_none()
@@ -394,7 +394,7 @@ impl Driver for SimDriver {
                     }
                     continue;
                 }
-                let job = self.trace.next().expect("peeked");
+                let job = self.trace.next_job().expect("peeked");
                 return Ok(Some((job.submit, self.submit(job))));
             }
             return Ok(Some((t, Input::Wakeup)));
