@@ -14,6 +14,19 @@
 //! - **Failures**: `failure_share` of jobs exit with code 1 on every attempt.
 //! - **Attempts** (`retryStrategy.attempts`): 1 (80%), 2 (15%), 3 (5%).
 //! - **Queues**: a uniform random choice among `queues`.
+//! - **Array jobs** (`array_share` > 0): a row becomes an array job with the probability that
+//!   makes about `array_share` of all jobs array children; sizes are log-uniform over
+//!   2..=100. A job is a plain row or an array child (the array's parent row is not counted),
+//!   and `jobs` counts jobs: rows stop when the total reaches it (the last array is cut to
+//!   fit, or becomes a plain row when one job is left).
+//! - **Dependencies** (`dependency_share` > 0): that share of rows (after the first) get
+//!   `depends_on` on one (75%) or two (25%) distinct rows drawn uniformly among the previous
+//!   1,000. When a row and the first row it depends on are both arrays, half the time the
+//!   row takes that array's size and depends on it `N_TO_N`.
+//!
+//! With both shares 0, the header and rows are exactly [`TRACE_HEADER`] and its nine columns;
+//! otherwise the header gains `array_size,depends_on` ([`TRACE_HEADER_JOBS`]) and every row
+//! those two cells (empty when not used).
 //!
 //! Every model draws from its own named [`Pcg64`] stream ([`crate::sim::rng::stream`]), seeded from the
 //! master seed and the stream's name, and every stream takes the same number of draws for
@@ -30,6 +43,16 @@ use std::io::{self, Write};
 /// The header line of a flotilla trace CSV (without the line break).
 pub const TRACE_HEADER: &str =
     "job_id,submit_time_s,queue,vcpus,memory_mib,gpus,run_time_s,exit_code,attempts";
+
+/// The header when `array_share` or `dependency_share` is above 0.
+pub const TRACE_HEADER_JOBS: &str = "job_id,submit_time_s,queue,vcpus,memory_mib,gpus,\
+     run_time_s,exit_code,attempts,array_size,depends_on";
+
+/// Sizes of generated array jobs (log-uniform).
+pub const ARRAY_SIZES: std::ops::RangeInclusive<u32> = 2..=100;
+
+/// How far back a generated dependency may reach, in rows.
+pub const DEPENDENCY_WINDOW: u64 = 1_000;
 
 /// Shortest run time the generator writes, in milliseconds (1 s).
 pub const MIN_RUN_TIME_MS: u64 = 1_000;
@@ -101,6 +124,8 @@ impl GenerateConfig {
         for (name, v) in [
             ("gpu_share", self.gpu_share),
             ("failure_share", self.failure_share),
+            ("array_share", self.array_share),
+            ("dependency_share", self.dependency_share),
         ] {
             if !(0.0..=1.0).contains(&v) {
                 return Err(format!("{name} must be within 0..=1, got {v}"));
@@ -151,6 +176,114 @@ fn pick<T: Copy>(rng: &mut Pcg64, table: &[(T, u32)]) -> T {
     table[table.len() - 1].0
 }
 
+/// Draws an array size, log-uniform over [`ARRAY_SIZES`], with one draw.
+fn array_size(rng: &mut Pcg64) -> u32 {
+    let (lo, hi) = (
+        f64::from(*ARRAY_SIZES.start()),
+        f64::from(*ARRAY_SIZES.end()) + 1.0,
+    );
+    let x = (lo.ln() + rng.gen::<f64>() * (hi.ln() - lo.ln())).exp();
+    (x as u32).clamp(*ARRAY_SIZES.start(), *ARRAY_SIZES.end())
+}
+
+/// Mean of [`array_size`]'s distribution.
+fn mean_array_size() -> f64 {
+    let (lo, hi) = (
+        f64::from(*ARRAY_SIZES.start()),
+        f64::from(*ARRAY_SIZES.end()) + 1.0,
+    );
+    let span = hi.ln() - lo.ln();
+    ARRAY_SIZES
+        .map(|k| {
+            let k = f64::from(k);
+            k * ((k + 1.0).ln() - k.ln()) / span
+        })
+        .sum()
+}
+
+/// The probability that a row is an array job so that `share` of all jobs are children:
+/// solves `share = p·m / (p·m + 1 − p)` for `p`, `m` the mean array size.
+fn array_row_probability(share: f64) -> f64 {
+    let m = mean_array_size();
+    share / (m * (1.0 - share) + share)
+}
+
+/// The `array_size` and `depends_on` cells of the rows, when either share is above 0.
+struct JobColumns {
+    arrays: Pcg64,
+    deps: Pcg64,
+    p_array: f64,
+    dependency_share: f64,
+    /// Array size of recent rows (0 = plain), by row number modulo the window.
+    recent: Vec<u32>,
+}
+
+impl JobColumns {
+    fn new(cfg: &GenerateConfig) -> Self {
+        JobColumns {
+            arrays: stream(cfg.seed, "arrays"),
+            deps: stream(cfg.seed, "dependencies"),
+            p_array: array_row_probability(cfg.array_share),
+            dependency_share: cfg.dependency_share,
+            recent: vec![0; DEPENDENCY_WINDOW as usize],
+        }
+    }
+
+    /// Decides row `row` (1-based) with `left` jobs still to write; returns the jobs it
+    /// holds and writes `,{array_size},{depends_on}` into `cells`. Each stream takes a fixed
+    /// number of draws per row.
+    fn row(&mut self, row: u64, left: u64, cells: &mut String) -> u64 {
+        use std::fmt::Write as _;
+        cells.clear();
+        let is_array = self.arrays.gen::<f64>() < self.p_array;
+        let mut size = array_size(&mut self.arrays);
+        let has_deps = self.deps.gen::<f64>() < self.dependency_share;
+        let two = self.deps.gen_range(0..4u32) == 0;
+        let back = [
+            self.deps.gen_range(1..=DEPENDENCY_WINDOW),
+            self.deps.gen_range(1..=DEPENDENCY_WINDOW),
+        ];
+        let n_to_n = self.deps.gen::<bool>();
+        let slot = |r: u64| (r % DEPENDENCY_WINDOW) as usize;
+        let targets: Vec<u64> = if has_deps && row > 1 {
+            let mut t: Vec<u64> = back[..if two { 2 } else { 1 }]
+                .iter()
+                .map(|&b| row - 1 - (b - 1) % (row - 1).min(DEPENDENCY_WINDOW))
+                .collect();
+            t.dedup();
+            t
+        } else {
+            Vec::new()
+        };
+        let first_size = targets.first().map_or(0, |&t| self.recent[slot(t)]);
+        let n_to_n = is_array && n_to_n && first_size > 0 && u64::from(first_size) <= left;
+        if n_to_n {
+            size = first_size;
+        }
+        let size = if is_array && left >= 2 {
+            size.min(u32::try_from(left).unwrap_or(u32::MAX))
+        } else {
+            0
+        };
+        self.recent[slot(row)] = size;
+        cells.push(',');
+        if size > 0 {
+            let _ = write!(cells, "{size}");
+        }
+        cells.push(',');
+        for (i, t) in targets.iter().enumerate() {
+            if i > 0 {
+                cells.push(';');
+            }
+            let _ = write!(cells, "job-{t:09}");
+            if i == 0 && n_to_n && size == first_size {
+                cells.push_str(":N_TO_N");
+            }
+        }
+        u64::from(size.max(1))
+    }
+}
+
 /// Writes `cfg.jobs` synthetic jobs as a trace CSV (header first) to `out`.
 ///
 /// The output is buffered internally; `out` need not be. Fails with
@@ -173,11 +306,26 @@ pub fn write_trace<W: Write>(cfg: &GenerateConfig, out: W) -> io::Result<()> {
     let mut queues = stream(cfg.seed, "queues");
 
     let mut w = io::BufWriter::with_capacity(1 << 16, out);
-    w.write_all(TRACE_HEADER.as_bytes())?;
+    let mut job_columns =
+        (cfg.array_share > 0.0 || cfg.dependency_share > 0.0).then(|| JobColumns::new(cfg));
+    let header = match job_columns {
+        Some(_) => TRACE_HEADER_JOBS,
+        None => TRACE_HEADER,
+    };
+    w.write_all(header.as_bytes())?;
     w.write_all(b"\n")?;
 
     let mut now_s = 0.0f64;
-    for i in 1..=cfg.jobs {
+    let mut written = 0u64;
+    let mut cells = String::new();
+    for i in 1.. {
+        if written >= cfg.jobs {
+            break;
+        }
+        written += match &mut job_columns {
+            Some(c) => c.row(i, cfg.jobs - written, &mut cells),
+            None => 1,
+        };
         // Seconds accumulate as a float and are rounded once, so rounding never drifts and
         // submit times never decrease.
         now_s += inter_arrival.sample(&mut arrivals);
@@ -200,7 +348,7 @@ pub fn write_trace<W: Write>(cfg: &GenerateConfig, out: W) -> io::Result<()> {
         let attempts = pick(&mut attempts_rng, &ATTEMPTS_MIX);
         let queue = &cfg.queues[queues.gen_range(0..cfg.queues.len())];
 
-        writeln!(
+        write!(
             w,
             "job-{:09},{}.{:03},{},{},{},{},{}.{:03},{},{}",
             i,
@@ -215,6 +363,8 @@ pub fn write_trace<W: Write>(cfg: &GenerateConfig, out: W) -> io::Result<()> {
             exit_code,
             attempts
         )?;
+        w.write_all(cells.as_bytes())?;
+        w.write_all(b"\n")?;
     }
     w.flush()
 }

@@ -67,12 +67,24 @@ fn strategy_and_trace_overrides_change_the_run() {
         "strategies must make a cost difference on quickstart"
     );
 
+    // A CPU-only generated trace (quickstart has no GPU types, so GPU jobs would be refused).
+    let cpu_trace = dir.path().join("cpu.csv");
+    let g = flotilla(&[
+        "generate",
+        "--jobs",
+        "2000",
+        "--gpu-share",
+        "0",
+        "--out",
+        cpu_trace.to_str().unwrap(),
+    ]);
+    assert!(g.status.success(), "{}", text(&g.stderr));
     let out = dir.path().join("trace");
     let o = flotilla(&[
         "simulate",
         "scenarios/quickstart.toml",
         "--trace",
-        "traces/bench-sample.csv",
+        cpu_trace.to_str().unwrap(),
         "--json",
         "--out",
         out.to_str().unwrap(),

@@ -1,8 +1,9 @@
 //! The synthetic trace generator and the committed traces under `traces/`.
 
-use flotilla::generate::{write_trace, GenerateConfig, TRACE_HEADER};
+use flotilla::generate::{write_trace, GenerateConfig, TRACE_HEADER, TRACE_HEADER_JOBS};
+use flotilla::input::JobDefinitions;
 use flotilla::model::registered_memory_mib;
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::path::PathBuf;
 
 /// One parsed trace row.
@@ -367,4 +368,130 @@ fn committed_gpu_trace_fits_g4dn_g5_and_c5_m5() {
     assert!(rows.iter().any(|r| r.gpus == 0) && rows.iter().any(|r| r.gpus > 0));
     let span_s = rows.last().unwrap().submit_ms / 1000;
     assert!((9_000..=12_600).contains(&span_s), "span {span_s} s");
+}
+
+/// One row of a trace with the job columns: its job id, array size (0 = plain) and the
+/// `depends_on` entries.
+struct JobRow {
+    id: String,
+    size: u32,
+    deps: Vec<String>,
+}
+
+fn parse_job_columns(text: &str) -> Vec<JobRow> {
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some(TRACE_HEADER_JOBS), "header");
+    let row = |l: &str| {
+        let f: Vec<&str> = l.split(',').collect();
+        assert_eq!(f.len(), 11, "row `{l}`");
+        let deps = f[10].split(';').filter(|d| !d.is_empty());
+        JobRow {
+            id: f[0].to_string(),
+            size: f[9].parse().unwrap_or(0),
+            deps: deps.map(str::to_string).collect(),
+        }
+    };
+    lines.map(row).collect()
+}
+
+#[test]
+fn array_and_dependency_shares_are_met_and_the_trace_loads() {
+    let cfg = GenerateConfig {
+        jobs: 100_000,
+        seed: 5,
+        array_share: 0.3,
+        dependency_share: 0.2,
+        ..Default::default()
+    };
+    let text = generate(&cfg);
+    let rows = parse_job_columns(&text);
+    let children: u64 = rows.iter().map(|r| u64::from(r.size)).sum();
+    let jobs = rows.iter().filter(|r| r.size == 0).count() as u64 + children;
+    assert_eq!(jobs, 100_000, "`jobs` counts plain rows and array children");
+    let child_share = children as f64 / jobs as f64;
+    assert!(
+        (0.27..=0.33).contains(&child_share),
+        "child share {child_share}"
+    );
+    let dependent = rows.iter().filter(|r| !r.deps.is_empty()).count() as f64;
+    let dep_share = dependent / rows.len() as f64;
+    assert!(
+        (0.17..=0.23).contains(&dep_share),
+        "dependent rows {dep_share}"
+    );
+
+    let index: HashMap<&str, usize> = rows.iter().enumerate().map(|(i, r)| (&*r.id, i)).collect();
+    let mut n_to_n = 0;
+    for (i, r) in rows.iter().enumerate() {
+        assert!(r.deps.len() <= 2 && (r.size == 0 || (2..=100).contains(&r.size)));
+        for d in &r.deps {
+            let nn = d.ends_with(":N_TO_N");
+            let t = index[d.trim_end_matches(":N_TO_N")];
+            assert!(t < i && i - t <= 1_000, "{} depends on {d}", r.id);
+            if nn {
+                n_to_n += 1;
+                assert_eq!(rows[t].size, r.size, "N_TO_N needs equal sizes: {}", r.id);
+                assert!(r.size > 0);
+            }
+        }
+    }
+    assert!(n_to_n > 0, "some N_TO_N dependencies");
+
+    let (dir, defs) = (tempfile::tempdir().unwrap(), JobDefinitions::empty());
+    let path = dir.path().join("t.csv");
+    std::fs::write(&path, &text).unwrap();
+    let scenario = flotilla::input::load_scenario(&root().join("scenarios/bench-1m.toml"), None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    let trace = flotilla::input::load_trace(&path, &scenario.cluster, &defs).unwrap();
+    assert_eq!(trace.len(), rows.len());
+    let arrays = trace.iter().filter_map(|j| j.spec.array);
+    assert_eq!(arrays.map(|a| u64::from(a.size)).sum::<u64>(), children);
+    let deps = trace
+        .iter()
+        .enumerate()
+        .flat_map(|(i, j)| j.spec.depends_on.iter().map(move |d| (i, d)));
+    assert!(deps.clone().all(|(i, d)| (d.job.0 as usize) < i));
+    assert_eq!(
+        deps.count(),
+        rows.iter().map(|r| r.deps.len()).sum::<usize>()
+    );
+}
+
+#[test]
+fn job_columns_stop_at_exactly_jobs_and_shares_zero_keep_the_old_format() {
+    for jobs in [0u64, 1, 2, 3, 57] {
+        let text = generate(&GenerateConfig {
+            jobs,
+            array_share: 1.0,
+            ..Default::default()
+        });
+        let rows = parse_job_columns(&text);
+        let total: u64 = rows.iter().map(|r| u64::from(r.size.max(1))).sum();
+        assert_eq!(total, jobs, "{text}");
+        assert!(rows.iter().all(|r| r.deps.is_empty()));
+    }
+    let plain = generate(&GenerateConfig {
+        jobs: 300,
+        ..Default::default()
+    });
+    assert!(plain.starts_with(&format!("{TRACE_HEADER}\n")));
+    let deps_only = generate(&GenerateConfig {
+        jobs: 300,
+        dependency_share: 0.5,
+        ..Default::default()
+    });
+    let rows = parse_job_columns(&deps_only);
+    assert_eq!(rows.len(), 300);
+    assert!(rows.iter().all(|r| r.size == 0));
+    // The other columns are the same as without the job columns.
+    for (a, b) in plain.lines().zip(deps_only.lines()).skip(1) {
+        assert!(b.starts_with(a), "{a} / {b}");
+    }
+    let bad = |array_share, dependency_share| GenerateConfig {
+        array_share,
+        dependency_share,
+        ..Default::default()
+    };
+    assert!(write_trace(&bad(1.5, 0.0), Vec::new()).is_err());
+    assert!(write_trace(&bad(0.0, -0.1), Vec::new()).is_err());
 }

@@ -219,7 +219,7 @@ fn other_semantic_errors_name_their_fields() {
         ),
         (
             "computeEnvironmentName = \"od\"",
-            "computeEnvironmentName = \"od\"\ntype = \"UNMANAGED\"",
+            "computeEnvironmentName = \"od\"\ntype = \"FARGATE\"",
             "compute_environments[1].type",
         ),
         (

@@ -2,6 +2,7 @@
 //! subcommand. Only the binary uses this module (feature `cli`).
 
 mod compare;
+mod import_aws;
 mod simulate;
 
 use clap::{Args, Parser, Subcommand};
@@ -32,6 +33,9 @@ pub enum Command {
     /// Write a synthetic job trace (Poisson arrivals, log-normal run times, a mix of sizes and
     /// some GPU jobs).
     Generate(GenerateArgs),
+    /// Turn AWS CLI output (`aws batch describe-compute-environments`, `describe-job-queues`,
+    /// `describe-job-definitions`, `describe-jobs`) into a scenario file and trace.
+    ImportAws(ImportAwsArgs),
 }
 
 /// `flotilla simulate`.
@@ -39,7 +43,8 @@ pub enum Command {
 pub struct SimulateArgs {
     /// Scenario file (TOML), e.g. scenarios/quickstart.toml.
     pub scenario: PathBuf,
-    /// Job trace CSV to use instead of the scenario's.
+    /// Job trace to use instead of the scenario's: a trace CSV, or `aws batch describe-jobs`
+    /// output (.json), whose earliest createdAt becomes the run's epoch.
     #[arg(long)]
     pub trace: Option<PathBuf>,
     /// Allocation strategy for every managed compute environment (BEST_FIT,
@@ -56,6 +61,38 @@ pub struct SimulateArgs {
     /// Print summary.json to stdout instead of the human summary.
     #[arg(long)]
     pub json: bool,
+    /// Also write jobs.json: the run's jobs shaped like `aws batch describe-jobs` output
+    /// (AWS field names, times in Unix epoch milliseconds from the scenario's epoch_ms).
+    #[arg(long)]
+    pub aws_json: bool,
+}
+
+/// `flotilla import-aws`.
+#[derive(Args, Debug)]
+pub struct ImportAwsArgs {
+    /// `aws batch describe-compute-environments` output (JSON).
+    #[arg(long)]
+    pub compute_environments: PathBuf,
+    /// `aws batch describe-job-queues` output (JSON).
+    #[arg(long)]
+    pub job_queues: PathBuf,
+    /// `aws batch describe-job-definitions` output (JSON).
+    #[arg(long)]
+    pub job_definitions: Option<PathBuf>,
+    /// `aws batch describe-scheduling-policies` output (JSON), needed when a queue has a
+    /// scheduling policy.
+    #[arg(long)]
+    pub scheduling_policies: Option<PathBuf>,
+    /// `aws batch describe-jobs` output (JSON): written as `<name>-jobs.csv` next to the
+    /// scenario, which then names it as its trace.
+    #[arg(long)]
+    pub jobs: Option<PathBuf>,
+    /// The scenario file to write (TOML).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// The scenario's name (default: the output file's name without extension).
+    #[arg(long)]
+    pub name: Option<String>,
 }
 
 /// `flotilla compare`.
@@ -73,7 +110,7 @@ pub struct CompareArgs {
     /// Seeds: a count N (the scenario's seed and the N-1 after it) or a range A..B (inclusive).
     #[arg(long, default_value = "1")]
     pub seeds: String,
-    /// Job trace CSV to use instead of the scenario's.
+    /// Job trace to use instead of the scenario's: a trace CSV or describe-jobs JSON.
     #[arg(long)]
     pub trace: Option<PathBuf>,
     /// Output directory for compare.csv and compare-runs.csv (default:
@@ -139,6 +176,7 @@ pub fn main() -> ExitCode {
         Command::Compare(a) => compare::run(a),
         Command::Validate(a) => validate(a),
         Command::Generate(a) => generate(a),
+        Command::ImportAws(a) => import_aws::run(a),
     };
     match result {
         Ok(code) => code,
@@ -190,13 +228,32 @@ fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
 
 /// Loads a scenario and applies `--trace`, `--strategy` and `--seed`; returns it with the
 /// strategy label used in report names.
+///
+/// A `--trace` ending in `.json` is read as `aws batch describe-jobs` output: the scenario
+/// is loaded without its own trace, then given the JSON's jobs and its epoch.
 pub(crate) fn prepare(
     path: &std::path::Path,
     trace: Option<&std::path::Path>,
     strategy: Option<&str>,
     seed: Option<u64>,
 ) -> anyhow::Result<(crate::scenario::Scenario, String)> {
-    let mut scenario = crate::input::load_scenario(path, trace)?;
+    let json = trace.filter(|t| {
+        t.extension()
+            .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+    });
+    let mut scenario = match json {
+        Some(t) => {
+            let empty = EmptyTrace::create()?;
+            let mut s = crate::input::load_scenario(path, Some(empty.path()))?;
+            let (jobs, epoch_ms) = crate::input::aws::load_jobs_json(t, &s.cluster)?;
+            s.trace = jobs;
+            s.trace_path = t.to_path_buf();
+            s.epoch_ms = epoch_ms;
+            s.sort_trace();
+            s
+        }
+        None => crate::input::load_scenario(path, trace)?,
+    };
     if let Some(seed) = seed {
         scenario.seed = seed;
     }
@@ -209,4 +266,38 @@ pub(crate) fn prepare(
         None => "scenario".to_string(),
     };
     Ok((scenario, label))
+}
+
+/// A trace CSV with a header and no rows, in the temporary directory, removed when dropped:
+/// what a scenario is loaded with when its jobs come from elsewhere.
+pub(crate) struct EmptyTrace(std::path::PathBuf);
+
+impl EmptyTrace {
+    /// Creates the file.
+    pub(crate) fn create() -> anyhow::Result<Self> {
+        use std::sync::atomic::{AtomicU64, Ordering};
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let path = std::env::temp_dir().join(format!(
+            "flotilla-empty-trace-{}-{nanos}-{}.csv",
+            std::process::id(),
+            NEXT.fetch_add(1, Ordering::Relaxed)
+        ));
+        std::fs::write(&path, "job_id,submit_time_s,queue,run_time_s\n")
+            .map_err(|e| anyhow::anyhow!("{}: {e}", path.display()))?;
+        Ok(EmptyTrace(path))
+    }
+
+    /// Its path.
+    pub(crate) fn path(&self) -> &std::path::Path {
+        &self.0
+    }
+}
+
+impl Drop for EmptyTrace {
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.0);
+    }
 }

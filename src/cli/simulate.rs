@@ -18,10 +18,14 @@ pub(super) fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         .clone()
         .unwrap_or_else(|| record::default_dir(&scenario.name, &label, scenario.seed));
     let started = Instant::now();
+    let epoch_ms = scenario.epoch_ms;
     let mut run = record::simulate_to_dir(scenario, &label, &dir)
         .with_context(|| format!("writing the report to {}", dir.display()))?;
     run.summary.wall_seconds = started.elapsed().as_secs_f64();
     record::write_summary(&dir, &run.summary)?;
+    if a.aws_json {
+        record::aws_json::write_aws_json(&dir, &run.engine, epoch_ms)?;
+    }
     warn_unplaceable(&run.summary);
     if a.json {
         println!("{}", serde_json::to_string_pretty(&run.summary)?);

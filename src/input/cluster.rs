@@ -1,36 +1,31 @@
 //! Compute environments and job queues: wire shapes to model types, with AWS's rules.
 
 use super::tomlerr::Ctx;
-use super::wire::{WireCe, WireQueue, WireResources};
+use super::wire::{WireCe, WireHost, WireResources};
 use super::InputError;
 use crate::model::{
-    AllocationStrategy, Catalog, ComputeEnvironment, ComputeEnvironmentId, InstanceTypeId,
-    JobQueue, Market, SimDuration,
+    AllocationStrategy, Catalog, ComputeEnvironment, InstanceTypeId, Market, SimDuration,
+    UnmanagedHost,
 };
 use std::collections::BTreeSet;
 use toml::Spanned;
 
-/// AWS's limit of compute environments per job queue.
-const MAX_CES_PER_QUEUE: usize = 3;
+/// Most hosts one `hosts` entry's `count` may expand to.
+const MAX_HOST_COUNT: u32 = 10_000;
 
 /// What `optimal` and `default_x86_64` stand for (reference §5.3, current API).
 const DEFAULT_X86_64: [&str; 4] = ["m6i", "c6i", "r6i", "c7i"];
 
-/// Checks an `ENABLED`/`DISABLED` state; only `ENABLED` is simulated.
-fn check_state(
+/// Reads an `ENABLED`/`DISABLED` state (default ENABLED); returns whether it is DISABLED.
+pub(crate) fn is_disabled(
     ctx: &Ctx,
     state: Option<&Spanned<String>>,
     field: &str,
-    what: &str,
-) -> Result<(), InputError> {
-    let Some(s) = state else { return Ok(()) };
+) -> Result<bool, InputError> {
+    let Some(s) = state else { return Ok(false) };
     match s.get_ref().as_str() {
-        "ENABLED" => Ok(()),
-        "DISABLED" => Err(ctx.err(
-            s.span(),
-            field,
-            format!("DISABLED {what} are not supported yet; use ENABLED or remove it"),
-        )),
+        "ENABLED" => Ok(false),
+        "DISABLED" => Ok(true),
         other => Err(ctx.err(
             s.span(),
             field,
@@ -57,13 +52,11 @@ pub(crate) fn build_compute_environments(
             let msg = format!("compute environment `{name}` is defined twice");
             return Err(ctx.err(ce.name.span(), format!("{p}.computeEnvironmentName"), msg));
         }
-        if let Some(k) = &ce.kind {
-            match k.get_ref().as_str() {
-                "MANAGED" => {}
-                "UNMANAGED" => {
-                    let msg = "UNMANAGED compute environments are not supported yet; use MANAGED";
-                    return Err(ctx.err(k.span(), format!("{p}.type"), msg));
-                }
+        let unmanaged = match &ce.kind {
+            None => false,
+            Some(k) => match k.get_ref().as_str() {
+                "MANAGED" => false,
+                "UNMANAGED" => true,
                 other => {
                     return Err(ctx.err(
                         k.span(),
@@ -71,18 +64,9 @@ pub(crate) fn build_compute_environments(
                         format!("expected MANAGED or UNMANAGED, got `{other}`"),
                     ))
                 }
-            }
-        }
-        check_state(
-            ctx,
-            ce.state.as_ref(),
-            &format!("{p}.state"),
-            "compute environments",
-        )?;
-        let Some(res) = &ce.resources else {
-            let msg = "a MANAGED compute environment needs a `computeResources` table";
-            return Err(ctx.err(w.span(), format!("{p}.computeResources"), msg));
+            },
         };
+        let disabled = is_disabled(ctx, ce.state.as_ref(), &format!("{p}.state"))?;
         let idle_timeout = ctx.secs(
             ce.idle_timeout_s.as_ref(),
             &format!("{p}.idle_timeout_s"),
@@ -93,15 +77,43 @@ pub(crate) fn build_compute_environments(
             &format!("{p}.capacity_retry_s"),
             SimDuration::from_secs(60),
         )?;
-        out.push(build_resources(
-            ctx,
-            res.get_ref(),
-            &format!("{p}.computeResources"),
-            catalog,
-            name,
-            idle_timeout,
-            capacity_retry,
-        )?);
+        let mut built = if unmanaged {
+            if let Some(res) = &ce.resources {
+                let msg = "an UNMANAGED compute environment takes `hosts`, not `computeResources`";
+                return Err(ctx.err(res.span(), format!("{p}.computeResources"), msg));
+            }
+            let hosts = build_hosts(ctx, ce.hosts.as_ref(), w.span(), &p, &out)?;
+            let total = hosts.iter().fold(0u32, |a, h| a.saturating_add(h.vcpus));
+            ComputeEnvironment {
+                name,
+                unmanaged_hosts: hosts,
+                min_vcpus: total,
+                max_vcpus: total,
+                desired_vcpus: total,
+                bid_percentage: 100,
+                ..ComputeEnvironment::default()
+            }
+        } else {
+            if let Some(h) = &ce.hosts {
+                let msg = "`hosts` is only for UNMANAGED compute environments; set `type = \"UNMANAGED\"`";
+                return Err(ctx.err(h.span(), format!("{p}.hosts"), msg));
+            }
+            let Some(res) = &ce.resources else {
+                let msg = "a MANAGED compute environment needs a `computeResources` table";
+                return Err(ctx.err(w.span(), format!("{p}.computeResources"), msg));
+            };
+            build_resources(
+                ctx,
+                res.get_ref(),
+                &format!("{p}.computeResources"),
+                catalog,
+                name,
+            )?
+        };
+        built.disabled = disabled;
+        built.idle_timeout = idle_timeout;
+        built.capacity_retry = capacity_retry;
+        out.push(built);
     }
     Ok(out)
 }
@@ -112,8 +124,6 @@ fn build_resources(
     p: &str,
     catalog: &Catalog,
     name: String,
-    idle_timeout: SimDuration,
-    capacity_retry: SimDuration,
 ) -> Result<ComputeEnvironment, InputError> {
     let market = match r.market.get_ref().as_str() {
         "EC2" => Market::OnDemand,
@@ -193,8 +203,6 @@ fn build_resources(
         instance_types,
         allocation_strategy,
         bid_percentage,
-        idle_timeout,
-        capacity_retry,
         ..ComputeEnvironment::default()
     })
 }
@@ -248,97 +256,83 @@ fn resolve_types(
     Ok(ids.into_iter().collect())
 }
 
-/// Builds the job queues, in file order, against the compute environments.
-pub(crate) fn build_job_queues(
+/// The hosts of an UNMANAGED compute environment: `count` expands `name` to `name-0`,
+/// `name-1`, …; names are unique across the scenario.
+fn build_hosts(
     ctx: &Ctx,
-    wires: &[Spanned<WireQueue>],
-    ces: &[ComputeEnvironment],
-) -> Result<Vec<JobQueue>, InputError> {
-    if wires.len() > u16::MAX as usize {
-        return Err(ctx.missing("job_queues", "too many job queues"));
-    }
-    let mut out: Vec<JobQueue> = Vec::with_capacity(wires.len());
-    for (i, w) in wires.iter().enumerate() {
-        let p = format!("job_queues[{i}]");
-        let q = w.get_ref();
-        let name = ctx.name(&q.name, &format!("{p}.jobQueueName"))?;
-        if out.iter().any(|o| o.name == name) {
+    hosts: Option<&Spanned<Vec<Spanned<WireHost>>>>,
+    ce_span: std::ops::Range<usize>,
+    p: &str,
+    earlier: &[ComputeEnvironment],
+) -> Result<Vec<UnmanagedHost>, InputError> {
+    let field = format!("{p}.hosts");
+    let list = match hosts {
+        Some(h) if !h.get_ref().is_empty() => h.get_ref(),
+        Some(h) => {
             return Err(ctx.err(
-                q.name.span(),
-                format!("{p}.jobQueueName"),
-                format!("job queue `{name}` is defined twice"),
-            ));
-        }
-        let priority = ctx.int(
-            &q.priority,
-            &format!("{p}.priority"),
-            0,
-            i32::MAX.into(),
-            "a priority ≥ 0",
-        )?;
-        check_state(ctx, q.state.as_ref(), &format!("{p}.state"), "job queues")?;
-        let field = format!("{p}.computeEnvironmentOrder");
-        let entries = q.order.get_ref();
-        if entries.is_empty() {
-            return Err(ctx.err(
-                q.order.span(),
+                h.span(),
                 field,
-                "a job queue needs at least one compute environment",
-            ));
+                "an UNMANAGED compute environment needs at least one host",
+            ))
         }
-        if entries.len() > MAX_CES_PER_QUEUE {
-            let msg = format!("a job queue can use at most {MAX_CES_PER_QUEUE} compute environments (AWS limit), got {}", entries.len());
-            return Err(ctx.err(q.order.span(), field, msg));
+        None => {
+            let msg = "an UNMANAGED compute environment needs `hosts = [{ name, vcpus, memory }]`";
+            return Err(ctx.err(ce_span, field, msg));
         }
-        let mut order: Vec<(i64, ComputeEnvironmentId)> = Vec::new();
-        for (j, e) in entries.iter().enumerate() {
-            let e = e.get_ref();
-            let ef = format!("{field}[{j}]");
-            let ce_name = e.compute_environment.get_ref();
-            let Some(idx) = ces.iter().position(|c| &c.name == ce_name) else {
-                let known: Vec<&str> = ces.iter().map(|c| c.name.as_str()).collect();
-                let msg = format!(
-                    "unknown compute environment `{ce_name}`; the scenario defines: {}",
-                    known.join(", ")
-                );
-                return Err(ctx.err(
-                    e.compute_environment.span(),
-                    format!("{ef}.computeEnvironment"),
-                    msg,
-                ));
-            };
-            let id = ComputeEnvironmentId(idx as u16);
-            if order.iter().any(|&(_, c)| c == id) {
-                let msg = format!("compute environment `{ce_name}` appears twice in this queue");
-                return Err(ctx.err(
-                    e.compute_environment.span(),
-                    format!("{ef}.computeEnvironment"),
-                    msg,
-                ));
-            }
-            let o = ctx.int(
-                &e.order,
-                &format!("{ef}.order"),
+    };
+    let mut out: Vec<UnmanagedHost> = Vec::new();
+    let mut names: BTreeSet<String> = earlier
+        .iter()
+        .flat_map(|c| c.unmanaged_hosts.iter().map(|h| h.name.clone()))
+        .collect();
+    for (j, h) in list.iter().enumerate() {
+        let h = h.get_ref();
+        let hf = format!("{field}[{j}]");
+        let name = ctx.name(&h.name, &format!("{hf}.name"))?;
+        let vcpus = ctx.uint(
+            &h.vcpus,
+            &format!("{hf}.vcpus"),
+            1,
+            u32::MAX,
+            "a whole number of vCPUs ≥ 1",
+        )?;
+        let memory_mib = ctx.uint(
+            &h.memory,
+            &format!("{hf}.memory"),
+            1,
+            u32::MAX,
+            "a whole number of MiB ≥ 1",
+        )?;
+        let gpus = match &h.gpus {
+            Some(g) => ctx.uint(
+                g,
+                &format!("{hf}.gpus"),
                 0,
-                i32::MAX.into(),
-                "an order ≥ 0",
-            )?;
-            if order.iter().any(|&(x, _)| x == o) {
-                return Err(ctx.err(
-                    e.order.span(),
-                    format!("{ef}.order"),
-                    format!("order {o} is used twice in this queue"),
-                ));
+                u32::MAX,
+                "a whole number of GPUs ≥ 0",
+            )?,
+            None => 0,
+        };
+        let expanded: Vec<String> = match &h.count {
+            None => vec![name],
+            Some(c) => {
+                let what = format!("a number of hosts from 1 to {MAX_HOST_COUNT}");
+                let n = ctx.uint(c, &format!("{hf}.count"), 1, MAX_HOST_COUNT, &what)?;
+                (0..n).map(|k| format!("{name}-{k}")).collect()
             }
-            order.push((o, id));
+        };
+        for n in expanded {
+            if !names.insert(n.clone()) {
+                let msg = format!("host name `{n}` is used twice in the scenario");
+                return Err(ctx.err(h.name.span(), format!("{hf}.name"), msg));
+            }
+            out.push(UnmanagedHost {
+                name: n,
+                vcpus,
+                memory_mib,
+                gpus,
+            });
         }
-        order.sort_by_key(|&(o, _)| o);
-        out.push(JobQueue {
-            name,
-            priority: i32::try_from(priority).unwrap_or(i32::MAX),
-            compute_environment_order: order.into_iter().map(|(_, id)| id).collect(),
-            ..JobQueue::default()
-        });
     }
     Ok(out)
 }

@@ -4,19 +4,29 @@
 //! Every loader returns an [`InputError`] that names the file, the line, the field and what
 //! was expected; nothing here panics on bad input.
 
+pub mod aws;
 mod catalog;
 mod cluster;
 mod csvutil;
 mod error;
+mod jobdef;
+mod jobdef_build;
+mod policy;
 mod prices;
+mod queues;
 mod scenario;
 mod tomlerr;
 mod trace;
+mod trace_deps;
+mod trace_resolve;
+mod trace_row;
 mod wire;
+mod wire_jobdef;
 
 pub use error::InputError;
+pub use jobdef::{node_resources, JobDefinition, JobDefinitions};
 pub use scenario::load_scenario;
-pub use trace::{load_trace, JobDefinition, JobDefinitions};
+pub use trace::load_trace;
 
 use crate::model::{Catalog, SimDuration};
 use std::path::Path;

@@ -14,14 +14,20 @@
 //! boot_delay_s = 90              # optional; launch-to-ready time of every type (unless the
 //!                                # catalog CSV has a boot_delay_s value for it)
 //! container_start_delay_s = 0    # optional; StartJob to container running
+//! epoch_ms = 1700000000000       # optional; wall-clock time of simulated time 0 (Unix ms),
+//!                                # for AWS-shaped output; default 0
+//!
+//! [scheduler]                    # optional: flotilla's own scheduling options
+//! keep_cpu_jobs_off_gpu_instances = false   # keep jobs without GPUs off GPU types (AWS
+//!                                # does not; default false)
 //!
 //! [[compute_environments]]
 //! computeEnvironmentName = "spot"
-//! type = "MANAGED"               # optional; only MANAGED is supported
-//! state = "ENABLED"              # optional; only ENABLED is supported
+//! type = "MANAGED"               # optional; MANAGED (default) or UNMANAGED
+//! state = "ENABLED"              # optional; DISABLED: no placements, no scale-out
 //! idle_timeout_s = 300           # flotilla: scale in after this long idle (default 300)
 //! capacity_retry_s = 60          # flotilla: avoid a type this long after a capacity failure
-//! [compute_environments.computeResources]
+//! [compute_environments.computeResources]   # MANAGED only
 //! type = "SPOT"                  # "EC2" (On-Demand) or "SPOT"
 //! minvCpus = 0                   # optional, default 0
 //! maxvCpus = 512
@@ -32,19 +38,70 @@
 //!                                # strategies are allowed on SPOT only
 //! bidPercentage = 100            # optional, 1 to 100, default 100 (SPOT only)
 //!
+//! [[compute_environments]]       # UNMANAGED: a fixed set of hosts, no computeResources
+//! computeEnvironmentName = "onprem"
+//! type = "UNMANAGED"
+//! # count (optional, 1 to 10,000) expands `name` into name-0, name-1, …; host names are
+//! # unique in the scenario. min/max/desired vCPUs = the hosts' vCPUs; market EC2.
+//! hosts = [{ name = "h1", vcpus = 8, memory = 32000, gpus = 0, count = 4 }]
+//!
+//! [[scheduling_policies]]        # optional; queues name them in `schedulingPolicy`
+//! name = "fs"
+//! [scheduling_policies.fairsharePolicy]
+//! shareDecaySeconds = 3600       # optional, 0 to 604800, default 0
+//! computeReservation = 10        # optional, 0 to 99, default 0
+//! shareDistribution = [          # at most 500; entries must not overlap
+//!   { shareIdentifier = "teamA", weightFactor = 0.5 },  # 0.0001 to 999.9999, default 1.0
+//!   { shareIdentifier = "b*" },  # a trailing `*` makes a prefix
+//! ]
+//!
 //! [[job_queues]]
 //! jobQueueName = "default"
 //! priority = 10                  # higher is scheduled first
-//! state = "ENABLED"              # optional; only ENABLED is supported
+//! state = "ENABLED"              # optional; DISABLED: new jobs fail at submission
 //! computeEnvironmentOrder = [ { order = 1, computeEnvironment = "spot" } ]  # 1 to 3
+//! schedulingPolicy = "fs"        # optional: fair share (trace rows then need a
+//!                                # share_identifier); default FIFO
+//! jobStateTimeLimitActions = [   # optional, at most 5: cancel jobs stuck RUNNABLE at the head
+//!   { reason = "CAPACITY:INSUFFICIENT_INSTANCE_CAPACITY", state = "RUNNABLE", maxTimeSeconds = 600, action = "CANCEL" },
+//! ]                              # 600 to 86400 s; state and action take only these values
 //!
 //! [[job_definitions]]            # optional; trace rows name them in `job_definition`
-//! jobDefinitionName = "small"
-//! vcpus = 1                      # every field optional
+//! jobDefinitionName = "small"    # rows write `small` (latest revision) or `small:2`
+//! revision = 2                   # optional, default 1; one name may have several
+//! type = "container"             # optional: "container" (default) or "multinode"
+//! parameters = { codec = "mp4" } # defaults for `Ref::codec` placeholders in the command
+//! retryStrategy = { attempts = 2, evaluateOnExit = [    # attempts 1 to 10; at most 5 rules
+//!   { action = "RETRY", onStatusReason = "Host EC2*" }, # RETRY/EXIT (any case); patterns:
+//!   { action = "EXIT", onReason = "*" },                # onExitCode digits, the others
+//! ] }                            # letters, digits, `.`, `:`, spaces; optional trailing `*`
+//! timeout = { attemptDurationSeconds = 3600 }     # at least 60
+//! schedulingPriority = 0         # 0 to 9999, within a fair share
+//! propagateTags = false          # accepted, ignored; so is `tags`
+//! [job_definitions.containerProperties]
+//! image = "ignored"              # accepted, ignored
+//! command = ["ffmpeg", "-c", "Ref::codec"]
+//! environment = [{ name = "MODE", value = "fast" }]    # names must not start with AWS_BATCH
+//! resourceRequirements = [       # override `vcpus` and `memory` (deprecated in AWS)
+//!   { type = "VCPU", value = "2" }, { type = "MEMORY", value = "4096" }, { type = "GPU", value = "0" },
+//! ]
+//!
+//! [[job_definitions]]            # the short form: vcpus, memory and gpus at the top level
+//! jobDefinitionName = "tiny"     # (each may be given here or in containerProperties, not both)
+//! vcpus = 1
 //! memory = 2048
 //! gpus = 0
-//! retryStrategy = { attempts = 2 }                # 1 to 10
-//! timeout = { attemptDurationSeconds = 3600 }     # at least 60
+//!
+//! [[job_definitions]]            # a multi-node parallel job: type "multinode" iff nodeProperties
+//! jobDefinitionName = "mpi"
+//! type = "multinode"
+//! [job_definitions.nodeProperties]
+//! numNodes = 4                   # 1 to 1000
+//! mainNode = 0                   # below numNodes
+//! nodeRangeProperties = [        # 1 to 5; "0:3", "2:", ":3" or "2"; later ranges override
+//!   { targetNodes = "0:", container = { vcpus = 4, memory = 8000 } },  # earlier ones, and
+//!   { targetNodes = "0", container = { resourceRequirements = [{ type = "VCPU", value = "8" }] } },
+//! ]                              # together they must cover every node
 //!
 //! [spot]                         # optional
 //! hazard_scale = 1.0             # multiplies interruption rates; default 1.0, 0 = none
@@ -54,14 +111,17 @@
 //! ```
 
 use super::catalog::parse_catalog;
-use super::cluster::{build_compute_environments, build_job_queues};
+use super::cluster::build_compute_environments;
 use super::csvutil::plural;
+use super::jobdef_build::build_job_definitions;
+use super::policy::build_scheduling_policies;
 use super::prices::load_price_series;
+use super::queues::build_job_queues;
 use super::tomlerr::{toml_error, Ctx};
-use super::trace::{load_trace, JobDefinition, JobDefinitions};
-use super::wire::{WireJobDef, WireScenario, WireSpot};
+use super::trace::load_trace;
+use super::wire::{WireScenario, WireSpot};
 use super::{default_catalog, InputError};
-use crate::model::{Catalog, Cluster, SimDuration};
+use crate::model::{Catalog, Cluster, SchedulingOptions, SimDuration};
 use crate::scenario::{Scenario, SpotModel};
 use std::path::{Path, PathBuf};
 use toml::Spanned;
@@ -129,7 +189,8 @@ pub fn load_scenario(path: &Path, trace_override: Option<&Path>) -> Result<Scena
             "a scenario needs at least one [[compute_environments]] entry",
         ));
     }
-    let job_queues = build_job_queues(&ctx, &wire.job_queues, &compute_environments)?;
+    let policies = build_scheduling_policies(&ctx, &wire.scheduling_policies)?;
+    let job_queues = build_job_queues(&ctx, &wire.job_queues, &compute_environments, &policies)?;
     if job_queues.is_empty() {
         return Err(ctx.missing(
             "job_queues",
@@ -138,8 +199,19 @@ pub fn load_scenario(path: &Path, trace_override: Option<&Path>) -> Result<Scena
     }
     let job_definitions = build_job_definitions(&ctx, &wire.job_definitions)?;
     let spot = build_spot(&ctx, base, wire.spot.as_ref(), &catalog)?;
+    let options = SchedulingOptions {
+        keep_cpu_jobs_off_gpu_instances: wire
+            .scheduler
+            .as_ref()
+            .and_then(|s| s.keep_cpu_jobs_off_gpu_instances)
+            .unwrap_or(false),
+    };
+    let epoch_ms = match &wire.epoch_ms {
+        Some(e) => ctx.int(e, "epoch_ms", 0, i64::MAX, "Unix epoch milliseconds ≥ 0")? as u64,
+        None => 0,
+    };
     let cluster = Cluster {
-        options: Default::default(),
+        options,
         catalog,
         compute_environments,
         job_queues,
@@ -163,7 +235,7 @@ pub fn load_scenario(path: &Path, trace_override: Option<&Path>) -> Result<Scena
         trace_path,
         spot,
         container_start_delay,
-        epoch_ms: 0,
+        epoch_ms,
     };
     scenario.sort_trace();
     Ok(scenario)
@@ -187,74 +259,6 @@ fn existing(
             format!("{what} `{}` does not exist", p.display()),
         ))
     }
-}
-
-fn build_job_definitions(
-    ctx: &Ctx,
-    wires: &[Spanned<WireJobDef>],
-) -> Result<JobDefinitions, InputError> {
-    let mut defs = JobDefinitions::empty();
-    for (i, w) in wires.iter().enumerate() {
-        let p = format!("job_definitions[{i}]");
-        let d = w.get_ref();
-        let name = ctx.name(&d.name, &format!("{p}.jobDefinitionName"))?;
-        let num = |v: &Option<Spanned<i64>>,
-                   f: &str,
-                   min: u32,
-                   max: u32,
-                   what: &str|
-         -> Result<Option<u32>, InputError> {
-            v.as_ref()
-                .map(|v| ctx.uint(v, &format!("{p}.{f}"), min, max, what))
-                .transpose()
-        };
-        let def = JobDefinition {
-            vcpus: num(
-                &d.vcpus,
-                "vcpus",
-                1,
-                u32::MAX,
-                "a whole number of vCPUs ≥ 1",
-            )?,
-            memory_mib: num(
-                &d.memory,
-                "memory",
-                1,
-                u32::MAX,
-                "a whole number of MiB ≥ 1",
-            )?,
-            gpus: num(&d.gpus, "gpus", 0, u32::MAX, "a whole number of GPUs ≥ 0")?,
-            attempts: match &d.retry_strategy {
-                Some(r) => Some(ctx.uint(
-                    &r.attempts,
-                    &format!("{p}.retryStrategy.attempts"),
-                    1,
-                    10,
-                    "a number of attempts from 1 to 10",
-                )?),
-                None => None,
-            },
-            timeout: match &d.timeout {
-                Some(t) => {
-                    let f = format!("{p}.timeout.attemptDurationSeconds");
-                    let s = ctx.uint(
-                        &t.attempt_duration_seconds,
-                        &f,
-                        60,
-                        u32::MAX,
-                        "a whole number of seconds ≥ 60",
-                    )?;
-                    Some(SimDuration::from_secs(s.into()))
-                }
-                None => None,
-            },
-        };
-        if defs.insert(name.clone(), def).is_some() {
-            let msg = format!("job definition `{name}` is defined twice");
-            return Err(ctx.err(d.name.span(), format!("{p}.jobDefinitionName"), msg));
-        }
-    }
-    Ok(defs)
 }
 
 fn build_spot(

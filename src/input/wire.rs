@@ -17,12 +17,16 @@ pub(crate) struct WireScenario {
     pub(crate) memory_overhead_pct: Option<Spanned<f64>>,
     pub(crate) boot_delay_s: Option<Spanned<f64>>,
     pub(crate) container_start_delay_s: Option<Spanned<f64>>,
+    pub(crate) epoch_ms: Option<Spanned<i64>>,
+    pub(crate) scheduler: Option<WireScheduler>,
+    #[serde(default)]
+    pub(crate) scheduling_policies: Vec<Spanned<WirePolicy>>,
     #[serde(default)]
     pub(crate) compute_environments: Vec<Spanned<WireCe>>,
     #[serde(default)]
     pub(crate) job_queues: Vec<Spanned<WireQueue>>,
     #[serde(default)]
-    pub(crate) job_definitions: Vec<Spanned<WireJobDef>>,
+    pub(crate) job_definitions: Vec<Spanned<super::wire_jobdef::WireJobDef>>,
     pub(crate) spot: Option<WireSpot>,
 }
 
@@ -39,6 +43,19 @@ pub(crate) struct WireCe {
     pub(crate) capacity_retry_s: Option<Spanned<f64>>,
     #[serde(rename = "computeResources")]
     pub(crate) resources: Option<Spanned<WireResources>>,
+    /// UNMANAGED only: the fixed hosts.
+    pub(crate) hosts: Option<Spanned<Vec<Spanned<WireHost>>>>,
+}
+
+/// One `hosts` entry of an UNMANAGED compute environment.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WireHost {
+    pub(crate) name: Spanned<String>,
+    pub(crate) vcpus: Spanned<i64>,
+    pub(crate) memory: Spanned<i64>,
+    pub(crate) gpus: Option<Spanned<i64>>,
+    pub(crate) count: Option<Spanned<i64>>,
 }
 
 /// `[compute_environments.computeResources]`.
@@ -71,6 +88,62 @@ pub(crate) struct WireQueue {
     pub(crate) state: Option<Spanned<String>>,
     #[serde(rename = "computeEnvironmentOrder")]
     pub(crate) order: Spanned<Vec<Spanned<WireOrder>>>,
+    #[serde(rename = "schedulingPolicy")]
+    pub(crate) scheduling_policy: Option<Spanned<String>>,
+    #[serde(rename = "jobStateTimeLimitActions", default)]
+    pub(crate) time_limit_actions: Vec<Spanned<WireTimeLimitAction>>,
+}
+
+/// One `jobStateTimeLimitActions` entry.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WireTimeLimitAction {
+    pub(crate) reason: Spanned<String>,
+    pub(crate) state: Spanned<String>,
+    #[serde(rename = "maxTimeSeconds")]
+    pub(crate) max_time_seconds: Spanned<i64>,
+    pub(crate) action: Spanned<String>,
+}
+
+/// `[[scheduling_policies]]` (CreateSchedulingPolicy).
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WirePolicy {
+    pub(crate) name: Spanned<String>,
+    #[serde(rename = "fairsharePolicy")]
+    pub(crate) fairshare_policy: Option<Spanned<WireFairshare>>,
+    /// Accepted and ignored.
+    #[allow(dead_code)]
+    pub(crate) tags: Option<toml::Value>,
+}
+
+/// `fairsharePolicy`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WireFairshare {
+    #[serde(rename = "shareDecaySeconds")]
+    pub(crate) share_decay_seconds: Option<Spanned<i64>>,
+    #[serde(rename = "computeReservation")]
+    pub(crate) compute_reservation: Option<Spanned<i64>>,
+    #[serde(rename = "shareDistribution")]
+    pub(crate) share_distribution: Option<Spanned<Vec<Spanned<WireShare>>>>,
+}
+
+/// One `shareDistribution` entry.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WireShare {
+    #[serde(rename = "shareIdentifier")]
+    pub(crate) share_identifier: Spanned<String>,
+    #[serde(rename = "weightFactor")]
+    pub(crate) weight_factor: Option<Spanned<f64>>,
+}
+
+/// `[scheduler]`: flotilla's own scheduling options.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WireScheduler {
+    pub(crate) keep_cpu_jobs_off_gpu_instances: Option<bool>,
 }
 
 /// One `computeEnvironmentOrder` entry.
@@ -80,35 +153,6 @@ pub(crate) struct WireOrder {
     pub(crate) order: Spanned<i64>,
     #[serde(rename = "computeEnvironment")]
     pub(crate) compute_environment: Spanned<String>,
-}
-
-/// `[[job_definitions]]`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct WireJobDef {
-    #[serde(rename = "jobDefinitionName")]
-    pub(crate) name: Spanned<String>,
-    pub(crate) vcpus: Option<Spanned<i64>>,
-    pub(crate) memory: Option<Spanned<i64>>,
-    pub(crate) gpus: Option<Spanned<i64>>,
-    #[serde(rename = "retryStrategy")]
-    pub(crate) retry_strategy: Option<WireRetry>,
-    pub(crate) timeout: Option<WireTimeout>,
-}
-
-/// `retryStrategy`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct WireRetry {
-    pub(crate) attempts: Spanned<i64>,
-}
-
-/// `timeout`.
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
-pub(crate) struct WireTimeout {
-    #[serde(rename = "attemptDurationSeconds")]
-    pub(crate) attempt_duration_seconds: Spanned<i64>,
 }
 
 /// `[spot]`.

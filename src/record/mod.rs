@@ -1,6 +1,7 @@
 //! What a run leaves behind: `summary.json`, `jobs.csv`, `instances.csv` and `events.jsonl`
 //! in one directory. Reports read only these.
 
+pub mod aws_json;
 pub mod events;
 pub mod metrics;
 pub mod tables;
