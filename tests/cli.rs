@@ -206,3 +206,36 @@ fn every_command_has_useful_help() {
     }
     assert!(Path::new(env!("CARGO_BIN_EXE_flotilla")).exists());
 }
+
+#[test]
+fn the_cpu_off_gpu_policy_changes_the_gpu_shared_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |extra: &[&str]| {
+        let out = dir.path().join(format!("r{}", extra.len()));
+        let mut args = vec![
+            "simulate",
+            "scenarios/gpu-shared.toml",
+            "--json",
+            "--out",
+            out.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        let o = flotilla(&args);
+        assert!(o.status.success(), "{}", text(&o.stderr));
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        (
+            v["instances_launched"].as_u64().unwrap(),
+            v["strategy"].as_str().unwrap().to_string(),
+        )
+    };
+    let (aws_default, label) = run(&[]);
+    let (policy, policy_label) = run(&["--keep-cpu-jobs-off-gpu-instances"]);
+    assert_eq!(
+        (label.as_str(), policy_label.as_str()),
+        ("scenario", "scenario-cpu-off-gpu")
+    );
+    assert!(
+        policy > aws_default,
+        "CPU jobs can no longer use spare vCPUs of GPU hosts: {policy} vs {aws_default}"
+    );
+}

@@ -61,6 +61,10 @@ pub struct SimulateArgs {
     /// Print summary.json to stdout instead of the human summary.
     #[arg(long)]
     pub json: bool,
+    /// Keep jobs that need no GPU off GPU instance types (AWS does not; the scenario's
+    /// `[scheduler] keep_cpu_jobs_off_gpu_instances` does the same).
+    #[arg(long)]
+    pub keep_cpu_jobs_off_gpu_instances: bool,
     /// Also write jobs.json: the run's jobs shaped like `aws batch describe-jobs` output
     /// (AWS field names, times in Unix epoch milliseconds from the scenario's epoch_ms).
     #[arg(long)]

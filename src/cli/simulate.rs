@@ -7,12 +7,16 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 pub(super) fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
-    let (scenario, label) = super::prepare(
+    let (mut scenario, mut label) = super::prepare(
         &a.scenario,
         a.trace.as_deref(),
         a.strategy.as_deref(),
         a.seed,
     )?;
+    if a.keep_cpu_jobs_off_gpu_instances {
+        scenario.cluster.options.keep_cpu_jobs_off_gpu_instances = true;
+        label.push_str("-cpu-off-gpu");
+    }
     let dir = a
         .out
         .clone()
