@@ -825,3 +825,179 @@ fn checklist_13_a_failed_main_node_retries_the_whole_job_and_the_timeout_covers_
         .all(|n| job_named(&run, n).status == JobStatus::Failed));
     assert_eq!(run.summary.jobs_unfinished, 0);
 }
+
+#[test]
+fn checklist_8_at_most_20_dependencies_and_success_only() {
+    // More than 20 is refused at load time (with file, line and field).
+    let dir = tempfile::tempdir().unwrap();
+    let trace = dir.path().join("t.csv");
+    let mut text = String::from("job_id,submit_time_s,queue,run_time_s,depends_on\n");
+    for i in 0..21 {
+        text.push_str(&format!("j{i},0,default,10,\n"));
+    }
+    let all: Vec<String> = (0..21).map(|i| format!("j{i}")).collect();
+    text.push_str(&format!("x,1,default,10,{}\n", all.join(";")));
+    std::fs::write(&trace, text).unwrap();
+    let err = flotilla::input::load_scenario(
+        std::path::Path::new("scenarios/quickstart.toml"),
+        Some(&trace),
+    )
+    .expect_err("21 dependencies");
+    assert_eq!(
+        (err.line, err.field.as_deref()),
+        (Some(23), Some("depends_on")),
+        "{err}"
+    );
+    // Success only: a dependency that needed a retry to succeed releases its dependent; one
+    // that failed all its attempts fails it.
+    let trace = vec![
+        with(job("flaky-but-ok", 0, 0, 1, 512, 10), |j| {
+            j.spec.attempts = 2
+        }),
+        with(job("after-ok", 0, 0, 1, 512, 10), |j| {
+            j.spec.depends_on = vec![dep(0)]
+        }),
+        with(job("always-bad", 0, 0, 1, 512, 10), |j| j.exit_code = 1),
+        with(job("after-bad", 0, 0, 1, 512, 10), |j| {
+            j.spec.depends_on = vec![dep(2)]
+        }),
+    ];
+    let (run, _) = run(one_queue(trace, 64));
+    assert_eq!(job_named(&run, "after-ok").status, JobStatus::Succeeded);
+    assert_eq!(
+        job_named(&run, "after-bad").status_reason,
+        Some(StatusReason::DependencyFailed)
+    );
+}
+
+#[test]
+fn checklist_12_strategies_and_bid_percentage_caps_the_spot_price() {
+    // c5.large Spot is 41% of On-Demand; a 40% bid never launches it, 50% does, and the bill
+    // is the market price (34,850 µ$/h), not the bid.
+    let build = |bid: u32| {
+        let cat = flotilla::input::default_catalog(250, SimDuration::from_secs(60));
+        let mut spot = ce(
+            "spot",
+            Market::Spot,
+            AllocationStrategy::SpotPriceCapacityOptimized,
+            64,
+            &cat,
+            &["c5.large"],
+        );
+        spot.bid_percentage = bid;
+        let od = ce(
+            "od",
+            Market::OnDemand,
+            AllocationStrategy::BestFit,
+            64,
+            &cat,
+            &["c5.large"],
+        );
+        run(scenario(
+            cat,
+            vec![spot, od],
+            vec![queue("q", 1, &[0, 1])],
+            vec![job("a", 0, 0, 1, 512, 3540)],
+        ))
+        .0
+    };
+    let low = build(40);
+    assert_eq!(
+        low.engine.instances()[0].market,
+        Market::OnDemand,
+        "Spot above the bid"
+    );
+    let ok = build(50);
+    assert_eq!(ok.engine.instances()[0].market, Market::Spot);
+    // Alive 60 s boot + 3,540 s job + 300 s idle = 3,900 s at 34,850 µ$/h.
+    assert_eq!(ok.bills[0].cost, MicroUsd(37_754));
+    // The four strategies rank types as documented (see also src/engine/provisioning.rs).
+    let cat = flotilla::input::default_catalog(250, SimDuration::from_secs(60));
+    let c5 = cat.resolve_selector("c5");
+    let mut picks = Vec::new();
+    for s in AllocationStrategy::ALL {
+        let mut cands: Vec<_> = c5
+            .iter()
+            .map(|&id| flotilla::engine::Candidate {
+                id,
+                price: cat.get(id).default_spot_price().unwrap(),
+            })
+            .collect();
+        flotilla::engine::rank(
+            &cat,
+            s,
+            Market::Spot,
+            flotilla::engine::Unit::Vcpu,
+            &mut cands,
+        );
+        picks.push(cat.get(cands[0].id).name.clone());
+    }
+    // BEST_FIT: cheapest instance; BFP: cheapest per vCPU (c5.24xlarge, 73% off); SCO: a <5%
+    // pool, cheapest per vCPU among them (c5.large); SPCO: within <5%..5-10%, cheapest per
+    // vCPU (c5.24xlarge, 5-10%).
+    assert_eq!(
+        picks,
+        ["c5.large", "c5.24xlarge", "c5.large", "c5.24xlarge"]
+    );
+}
+
+#[test]
+fn checklist_15_registered_memory_is_below_nominal() {
+    // 4,096 MiB on c5.large (4 GiB nominal, 3,961 MiB registered) does not fit: a c5.xlarge.
+    let cat = flotilla::input::default_catalog(250, SimDuration::from_secs(60));
+    assert_eq!(
+        cat.get(cat.find("c5.large").unwrap()).registered_memory_mib,
+        3961
+    );
+    let ces = vec![ce(
+        "od",
+        Market::OnDemand,
+        AllocationStrategy::BestFit,
+        64,
+        &cat,
+        &["c5.large", "c5.xlarge"],
+    )];
+    let (run, _) = run(scenario(
+        cat,
+        ces,
+        vec![queue("q", 1, &[0])],
+        vec![job("a", 0, 0, 2, 4096, 10)],
+    ));
+    let t = run.engine.instances()[0].instance_type;
+    assert_eq!(run.engine.cluster().catalog.get(t).name, "c5.xlarge");
+}
+
+#[test]
+fn checklist_16_spot_notice_two_minutes_before_reclaim_and_per_second_billing() {
+    let cat = small_catalog();
+    let mut spot = ce(
+        "spot",
+        Market::Spot,
+        AllocationStrategy::BestFit,
+        64,
+        &cat,
+        &["s.large"],
+    );
+    spot.bid_percentage = 50;
+    let mut s = scenario(
+        cat,
+        vec![spot],
+        vec![queue("q", 1, &[0])],
+        vec![job("a", 0, 0, 1, 512, 1000)],
+    );
+    let t = s.cluster.catalog.find("s.large").unwrap();
+    s.spot
+        .price_series
+        .insert(t, vec![(SimTime(100_500), MicroUsd::from_usd(0.06))]);
+    let (run, log) = run(s);
+    assert!(log.contains("{\"t_ms\":100500,\"input\":\"SpotInterruptionNotice\""));
+    assert!(log.contains("{\"t_ms\":220500,\"input\":\"InstanceTerminated\""));
+    // Billed 221 s (220.5 s rounded up to the second), each instant at the price in force:
+    // 100.5 s at 50,000 µ$/h + 120.5 s at 60,000 µ$/h = 1,395.8 + 2,008.3 = 3,404.2 µ$.
+    let b = run.bills[0];
+    assert_eq!(b.billed, SimDuration::from_secs(221));
+    assert_eq!(b.cost, MicroUsd(3_404));
+    // The Spot Advisor buckets, least interrupted first.
+    let labels: Vec<&str> = InterruptionBucket::ALL.iter().map(|b| b.label()).collect();
+    assert_eq!(labels, ["<5%", "5-10%", "10-15%", "15-20%", ">20%"]);
+}
