@@ -119,9 +119,11 @@ fn checklist_3_cancel_and_terminate_act_per_state() {
             j.terminate_at = Some(SimTime(100_000));
             j.spec.attempts = 3;
         }),
-        // Terminate on a PENDING job cancels it.
+        // Terminate on a PENDING job cancels it, once its dependency has completed (the
+        // current API text: "A PENDING job is canceled after all dependency jobs are
+        // completed"). cancel-running ends at 160 s.
         with(job("terminate-pending", 0, 0, 1, 512, 10), |j| {
-            j.spec.depends_on = vec![dep(2)];
+            j.spec.depends_on = vec![dep(1)];
             j.terminate_at = Some(SimTime(1_000));
         }),
     ];
@@ -143,6 +145,10 @@ fn checklist_3_cancel_and_terminate_act_per_state() {
     assert_eq!(t.attempts[0].exit_code, Some(143));
     let p = job_named(&run, "terminate-pending");
     assert!(p.is_cancelled && p.attempts.is_empty());
+    assert_eq!(
+        (p.status_reason, p.stopped_at),
+        (Some(StatusReason::Cancelled), Some(SimTime(160_000)))
+    );
 }
 
 #[test]
@@ -1000,4 +1006,146 @@ fn checklist_16_spot_notice_two_minutes_before_reclaim_and_per_second_billing() 
     // The Spot Advisor buckets, least interrupted first.
     let labels: Vec<&str> = InterruptionBucket::ALL.iter().map(|b| b.label()).collect();
     assert_eq!(labels, ["<5%", "5-10%", "10-15%", "15-20%", ">20%"]);
+}
+
+/// Regressions found in review (each failed before its fix).
+mod review_regressions {
+    use super::*;
+
+    fn mnp(name: &str, nodes: u32) -> flotilla::scenario::TraceJob {
+        with(job(name, 0, 0, 1, 512, 100), |j| {
+            j.spec.node_properties = Some(NodeProperties {
+                num_nodes: nodes,
+                main_node: 0,
+                node_ranges: vec![NodeRange {
+                    start: 0,
+                    end: nodes - 1,
+                    vcpus: 2,
+                    memory_mib: 1024,
+                    gpus: 0,
+                }],
+            });
+        })
+    }
+
+    #[test]
+    fn a_finished_multi_node_job_closes_each_node_once() {
+        let (run, _) = run(one_queue(vec![mnp("m", 3)], 64));
+        assert_eq!(
+            run.engine.open_jobs(),
+            0,
+            "no node counted closed twice (it used to wrap)"
+        );
+    }
+
+    #[test]
+    fn terminating_a_starting_multi_node_job_frees_the_waiting_nodes_instances() {
+        // The main node is STARTING (5 s start delay) when TerminateJob comes at 62 s; node 1
+        // waits on its ready instance. Both instances must go idle and scale in, and `y`
+        // (maxvCpus 4 = the two instances) must start when it arrives, not an hour later.
+        let trace = vec![
+            with(mnp("m", 2), |j| j.terminate_at = Some(SimTime(62_000))),
+            job("y", 100, 0, 2, 512, 10),
+        ];
+        let mut s = one_queue(trace, 4);
+        s.container_start_delay = SimDuration::from_secs(5);
+        let (run, _) = run(s);
+        assert!(job_named(&run, "m").is_terminated);
+        assert_eq!(started(&run, "y"), SimTime(100_000));
+        assert!(run
+            .engine
+            .instances()
+            .iter()
+            .all(|i| i.terminated_at.is_some()));
+    }
+
+    #[test]
+    fn an_array_refused_by_a_disabled_queue_does_not_shift_later_jobs() {
+        let cat = small_catalog();
+        let ces = vec![ce(
+            "od",
+            Market::OnDemand,
+            AllocationStrategy::BestFit,
+            64,
+            &cat,
+            &["s.large"],
+        )];
+        let mut off = queue("off", 1, &[0]);
+        off.disabled = true;
+        let trace = vec![
+            with(job("arr", 0, 0, 1, 512, 7777), |j| {
+                j.spec.array = Some(ArrayProperties {
+                    size: 3,
+                    sequential: false,
+                });
+                j.exit_code = 3;
+            }),
+            job("b", 0, 1, 1, 512, 100),
+        ];
+        let (run, _) = run(scenario(cat, ces, vec![off, queue("on", 1, &[0])], trace));
+        let b = job_named(&run, "b");
+        assert_eq!(
+            (b.status, b.stopped_at),
+            (JobStatus::Succeeded, Some(SimTime(160_000)))
+        );
+    }
+
+    #[test]
+    fn a_zero_capacity_retry_does_not_spin_at_one_instant() {
+        let cat = small_catalog();
+        let mut spot = ce(
+            "spot",
+            Market::Spot,
+            AllocationStrategy::BestFitProgressive,
+            64,
+            &cat,
+            &["s.large"],
+        );
+        spot.capacity_retry = SimDuration::ZERO;
+        let mut s = scenario(
+            cat,
+            vec![spot],
+            vec![queue("q", 1, &[0])],
+            vec![with(job("a", 0, 0, 1, 512, 10), |j| {
+                j.cancel_at = Some(SimTime(10_000))
+            })],
+        );
+        let t = s.cluster.catalog.find("s.large").unwrap();
+        s.spot.capacity.insert(t, 0);
+        let (run, _) = run(s);
+        // Retried at most once a second until the cancel at 10 s.
+        assert!(
+            run.summary.launch_failures <= 11,
+            "{} launch failures",
+            run.summary.launch_failures
+        );
+        assert!(job_named(&run, "a").is_cancelled);
+    }
+
+    #[test]
+    fn a_finished_job_does_not_keep_the_run_going_with_its_timeout_timer() {
+        let mut c = ce(
+            "od",
+            Market::OnDemand,
+            AllocationStrategy::BestFit,
+            64,
+            &small_catalog(),
+            &["s.large"],
+        );
+        c.min_vcpus = 2; // kept all run, so a longer run would cost more
+        let trace = vec![with(job("quick", 0, 0, 1, 512, 10), |j| {
+            j.spec.timeout = Some(SimDuration::from_secs(86_400))
+        })];
+        let (run, _) = run(scenario(
+            small_catalog(),
+            vec![c],
+            vec![queue("q", 1, &[0])],
+            trace,
+        ));
+        assert!(
+            run.summary.sim_end_s < 1_000.0,
+            "run ended at {} s",
+            run.summary.sim_end_s
+        );
+    }
 }

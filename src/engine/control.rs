@@ -1,7 +1,8 @@
 //! CancelJob, TerminateJob and attempt timeouts (reference §1.4, §1.5).
 //!
-//! - CancelJob fails a job that is SUBMITTED, PENDING or RUNNABLE at once (`isCancelled`;
-//!   the current API text, see reference §1.4); STARTING and RUNNING jobs are not touched.
+//! - CancelJob fails a job that is SUBMITTED or RUNNABLE at once (`isCancelled`, the current
+//!   API text, reference §1.4); a PENDING job waiting for dependencies is cancelled once they
+//!   have completed (or fails with them); STARTING and RUNNING jobs are not touched.
 //!   On an array job it cancels every child not yet STARTING; the parent then fails once all
 //!   children have ended.
 //! - TerminateJob stops STARTING and RUNNING attempts (a `StopJob` command: SIGTERM, then
@@ -47,8 +48,14 @@ impl Engine {
 
     /// Fails a job that has not started; false if it was STARTING, RUNNING or over.
     fn cancel_one(&mut self, job: JobId) -> bool {
-        let j = &self.jobs[job.0 as usize];
+        let j = &mut self.jobs[job.0 as usize];
         match j.status {
+            // "A PENDING job is canceled after all dependency jobs are completed" (current
+            // API text): it waits, and fails (cancelled) instead of becoming RUNNABLE.
+            JobStatus::Pending if j.deps_remaining > 0 => {
+                j.cancel_requested = true;
+                return true;
+            }
             JobStatus::Submitted | JobStatus::Pending => {}
             JobStatus::Runnable => {
                 self.withdraw_runnable(job);
@@ -148,7 +155,12 @@ impl Engine {
             .job_state_time_limit_actions
             .iter()
             .any(|a| a.reason == why.as_str() && since + a.max_time <= self.now);
-        if j.status != JobStatus::Runnable || j.reserved_on.is_some() || !at_head || !due {
+        if j.status != JobStatus::Runnable || !due {
+            return;
+        }
+        if j.reserved_on.is_some() || !at_head {
+            // No longer the stuck head: its clock starts again if it gets stuck again.
+            self.clear_blocked(job);
             return;
         }
         self.withdraw_runnable(job);
@@ -159,5 +171,19 @@ impl Engine {
             Some(StatusReason::StateTimeLimit(why)),
         );
         self.dirty = true;
+    }
+
+    /// Forgets why a job was blocked and drops its time-limit timers.
+    pub(super) fn clear_blocked(&mut self, job: JobId) {
+        let Some((why, since)) = self.jobs[job.0 as usize].blocked.take() else {
+            return;
+        };
+        let q = self.jobs[job.0 as usize].spec.queue;
+        for a in &self.cluster.queue(q).job_state_time_limit_actions {
+            if a.reason == why.as_str() {
+                self.timers
+                    .remove(&(since + a.max_time, Timer::StateTimeLimit(job)));
+            }
+        }
     }
 }

@@ -94,11 +94,14 @@ impl Engine {
         inst.reserved.retain(|&j| j != job);
         let old = inst.free;
         inst.free = old.plus(&need);
-        if inst.state == InstanceState::Pending {
-            let st = &mut self.ces[inst.compute_environment.0 as usize];
-            st.pending.remove(id, old, inst.gpu_host);
-            st.pending.insert(id, inst.free, inst.gpu_host);
-        }
+        let st = &mut self.ces[inst.compute_environment.0 as usize];
+        let idx = match inst.state {
+            InstanceState::Pending => &mut st.pending,
+            InstanceState::Ready => &mut st.ready,
+            _ => return,
+        };
+        idx.remove(id, old, inst.gpu_host);
+        idx.insert(id, inst.free, inst.gpu_host);
     }
 
     pub(super) fn reserve(&mut self, job: JobId, inst: super::InstanceId, need: Resources) {

@@ -4,7 +4,7 @@ use super::{
     Command, Engine, InstanceId, InstanceRecord, InstanceState, LaunchFailure, Resources,
     StatusReason, Timer,
 };
-use crate::model::{ComputeEnvironmentId, InstanceTypeId, Market, MicroUsd};
+use crate::model::{ComputeEnvironmentId, InstanceTypeId, Market, MicroUsd, SimDuration};
 
 impl Engine {
     /// Asks for one instance of `t` in `ce` and indexes its capacity as pending.
@@ -149,7 +149,13 @@ impl Engine {
         let reserved = self.remove_instance(id);
         self.instances[id.0 as usize].launch_failure = Some(reason);
         if reason == LaunchFailure::InsufficientInstanceCapacity {
-            let until = self.now + self.cluster.ce(ce).capacity_retry;
+            // At least 1 s, or a zero retry time would relaunch at the same instant forever.
+            let retry = self
+                .cluster
+                .ce(ce)
+                .capacity_retry
+                .max(SimDuration::from_secs(1));
+            let until = self.now + retry;
             self.ces[ce.0 as usize].unavailable_until.insert(t, until);
             self.timers.insert((until, Timer::CapacityRetry(ce)));
         }

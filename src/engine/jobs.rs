@@ -120,7 +120,6 @@ impl Engine {
         self.queues[j.spec.queue.0 as usize].charge_running(j.share, j.spec.vcpus as i64, now);
         j.status = JobStatus::Starting;
         j.reserved_on = None;
-        j.blocked = None;
         j.attempts.push(Attempt {
             instance,
             starting_at: now,
@@ -132,6 +131,7 @@ impl Engine {
             stop_requested: None,
         });
         let attempt = j.attempts.len() as u32;
+        self.clear_blocked(job);
         self.count_live_node(job, 1);
         self.on_node_started(job, false, out);
         out.push(Command::StartJob {
@@ -154,11 +154,20 @@ impl Engine {
         let q = &mut self.queues[j.spec.queue.0 as usize];
         q.charge_running(j.share, -(j.spec.vcpus as i64), now);
         q.charge_placed(-(j.spec.vcpus as i64));
+        let attempt = j.attempts.len() as u32;
+        let timeout = j.spec.timeout;
         let a = j.attempts.last_mut().expect("a live job has an attempt");
         a.stopped_at = Some(now);
         a.exit_code = exit_code;
         a.status_reason = reason;
-        a.instance
+        let instance = a.instance;
+        // A timeout timer that can no longer fire for this attempt goes, so a finished run
+        // does not wait for it.
+        if let (Some(limit), Some(running)) = (timeout, a.running_at) {
+            self.timers
+                .remove(&(running + limit, Timer::AttemptTimeout(job, attempt)));
+        }
+        instance
     }
 
     /// Gives a finished attempt's resources back to its (still running) host.

@@ -110,6 +110,8 @@ impl Engine {
                     (spec.vcpus, spec.memory_mib, spec.gpus) =
                         (whole.vcpus, whole.memory_mib, whole.gpus);
                     self.reserve(node, inst, whole);
+                    // Fair share counts the nodes' vCPUs (each node gives them back as it ends).
+                    self.queues[queue.0 as usize].charge_placed(whole.vcpus as i64);
                 }
                 return Ok(());
             }
@@ -251,26 +253,24 @@ impl Engine {
         if m.live > 0 {
             return;
         }
-        let (first, n) = (m.first, m.nodes);
         self.multinode.get_mut(&p).expect("multi-node").main_exit = None;
         let now = self.now;
-        if let Some(a) = self.jobs[p.0 as usize].attempts.last_mut() {
+        let pj = &mut self.jobs[p.0 as usize];
+        let timeout = pj.spec.timeout;
+        if let Some(a) = pj.attempts.last_mut() {
             (a.stopped_at, a.exit_code, a.status_reason) = (Some(now), exit, reason);
+            if let (Some(limit), Some(running)) = (timeout, a.running_at) {
+                let attempt = pj.attempts.len() as u32;
+                self.timers
+                    .remove(&(running + limit, Timer::AttemptTimeout(p, attempt)));
+            }
         }
+        // Nodes that never started give their instances back (they go idle and scale in).
+        self.release_node_reservations(p);
+        // Ending the job (set_terminal) ends its nodes too.
         match reason {
             None => self.finish_job(p, JobStatus::Succeeded, None),
             Some(r) => self.retry_or_fail(p, r, exit),
-        }
-        let (status, why) = (
-            self.jobs[p.0 as usize].status,
-            self.jobs[p.0 as usize].status_reason,
-        );
-        for i in 0..n {
-            let node = JobId(first.0 + i);
-            self.jobs[node.0 as usize].reserved_on = None;
-            if status.is_terminal() {
-                self.set_terminal(node, status, why);
-            }
         }
     }
 
@@ -305,6 +305,8 @@ impl Engine {
                 let need = self.jobs[node.0 as usize].resources();
                 self.unreserve(node, inst, need);
                 self.mark_idle_if_so(inst);
+                let q = self.jobs[node.0 as usize].spec.queue.0 as usize;
+                self.queues[q].charge_placed(-(need.vcpus as i64));
             }
         }
     }

@@ -189,6 +189,8 @@ pub struct JobRecord {
     pub blocked: Option<(BlockReason, SimTime)>,
     /// Dependencies not yet succeeded.
     pub(crate) deps_remaining: u32,
+    /// CancelJob was called while it waited for dependencies (it ends when they complete).
+    pub(crate) cancel_requested: bool,
     /// Jobs to tell when this one ends.
     pub(crate) dependents: Vec<JobId>,
     /// Position key in its queue (smaller runs first); kept so a job whose reserved

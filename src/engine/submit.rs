@@ -79,6 +79,7 @@ impl Engine {
             array: None,
             blocked: None,
             deps_remaining: 0,
+            cancel_requested: false,
             dependents: Vec::new(),
             queue_key: (0, 0, 0),
             share: 0,
@@ -196,6 +197,10 @@ impl Engine {
         status: JobStatus,
         reason: Option<StatusReason>,
     ) {
+        if self.jobs[job.0 as usize].status.is_terminal() {
+            return; // already ended (e.g. a node ended with its multi-node job)
+        }
+        self.clear_blocked(job);
         let j = &mut self.jobs[job.0 as usize];
         j.status = status;
         j.status_reason = reason;
@@ -231,7 +236,13 @@ impl Engine {
                 }
                 dj.deps_remaining -= 1;
                 if dj.deps_remaining == 0 && dj.status == JobStatus::Pending {
-                    self.make_runnable(d, &mut ended);
+                    if dj.cancel_requested {
+                        dj.is_cancelled = true;
+                        self.set_terminal(d, JobStatus::Failed, Some(StatusReason::Cancelled));
+                        ended.push(d);
+                    } else {
+                        self.make_runnable(d, &mut ended);
+                    }
                 }
             }
             if let Some(ArrayLink::Child { parent, .. }) = self.jobs[job.0 as usize].array {

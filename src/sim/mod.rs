@@ -180,8 +180,14 @@ impl SimDriver {
 
     /// Registers a trace job with the world (its children too, for an array job: the engine
     /// gives them the ids after the parent's) and turns it into the engine's input.
-    fn submit(&mut self, mut job: TraceJob) -> Input {
-        let id = JobId(self.jobs.len() as u32);
+    ///
+    /// `next_id` is the id the engine will give the job (its job count). Records the engine
+    /// made for the previous submission (array children, multi-node nodes: the ids after
+    /// it) share that submission's facts; they are filled in lazily, so the world follows
+    /// whatever the engine created (none, for a job its DISABLED queue refused).
+    fn submit(&mut self, mut job: TraceJob, next_id: JobId) -> Input {
+        self.fill_to(next_id.0 as usize);
+        let id = next_id;
         self.trace_ids.push(id);
         for d in &mut job.spec.depends_on {
             d.job = self
@@ -196,11 +202,7 @@ impl SimDriver {
             attempt: 0,
             instance: None,
         };
-        // The engine gives array children and multi-node nodes the ids after the job's.
-        let children = job.spec.array.map_or(0, |a| a.size)
-            + job.spec.node_properties.as_ref().map_or(0, |n| n.num_nodes);
-        self.jobs
-            .extend(std::iter::repeat_n(world, 1 + children as usize));
+        self.jobs.push(world);
         if let Some(at) = job.cancel_at {
             self.events
                 .push(at.max(job.submit), WorldEvent::CancelRequested(id));
@@ -210,6 +212,20 @@ impl SimDriver {
                 .push(at.max(job.submit), WorldEvent::TerminateRequested(id));
         }
         Input::JobSubmitted(Box::new(job.spec))
+    }
+
+    /// Extends the world's jobs to `len` with copies of the last submission's facts.
+    fn fill_to(&mut self, len: usize) {
+        if let Some(&last) = self.jobs.last() {
+            let world = WorldJob {
+                attempt: 0,
+                instance: None,
+                ..last
+            };
+            while self.jobs.len() < len {
+                self.jobs.push(world);
+            }
+        }
     }
 
     fn instance(&self, i: InstanceId) -> &WorldInstance {
@@ -395,7 +411,8 @@ impl Driver for SimDriver {
                     continue;
                 }
                 let job = self.trace.next_job().expect("peeked");
-                return Ok(Some((job.submit, self.submit(job))));
+                let next_id = JobId(engine.jobs().len() as u32);
+                return Ok(Some((job.submit, self.submit(job, next_id))));
             }
             return Ok(Some((t, Input::Wakeup)));
         }
@@ -438,6 +455,7 @@ impl Driver for SimDriver {
                 attempt,
                 ..
             } => {
+                self.fill_to(job.0 as usize + 1);
                 let w = &mut self.jobs[job.0 as usize];
                 w.attempt = attempt;
                 w.instance = Some(instance);
