@@ -28,6 +28,7 @@ use crate::scenario::{Scenario, SpotModel, TraceJob};
 use billing::PriceTimeline;
 use rand_distr::{Distribution, Exp};
 use rand_pcg::Pcg64;
+use std::collections::BTreeSet;
 
 /// How long after the last submission a run may go on before it is cut (guards against
 /// jobs that can never run, e.g. a Spot pool with no capacity at all).
@@ -48,7 +49,8 @@ pub struct SimDriver {
     hazard: Vec<Option<f64>>,
     prices: Prices,
     spot_now: Vec<crate::model::MicroUsd>,
-    spot_alive: Vec<u32>,
+    /// Live Spot instances per type (their count is the pool's use).
+    spot_alive: Vec<BTreeSet<InstanceId>>,
     spot: SpotModel,
     interruptions: Pcg64,
     container_start_delay: SimDuration,
@@ -95,7 +97,7 @@ impl SimDriver {
                 .collect(),
             spot_now: prices.spot.iter().map(|p| p.at(SimTime::ZERO)).collect(),
             prices,
-            spot_alive: vec![0; catalog.len()],
+            spot_alive: vec![BTreeSet::new(); catalog.len()],
             spot,
             interruptions: rng::stream(seed, "interruptions"),
             container_start_delay,
@@ -256,7 +258,7 @@ impl SimDriver {
     fn end_instance(&mut self, i: InstanceId, at: SimTime) {
         let inst = &mut self.instances[i.0 as usize];
         if inst.market == Market::Spot && inst.alive() {
-            self.spot_alive[inst.instance_type.0 as usize] -= 1;
+            self.spot_alive[inst.instance_type.0 as usize].remove(&i);
         }
         inst.ended_at = Some(at);
     }
@@ -265,14 +267,12 @@ impl SimDriver {
     /// usual notice.
     fn reclaim_outbid(&mut self, t: InstanceTypeId, at: SimTime) {
         let price = self.spot_now[t.0 as usize];
-        for id in 0..self.instances.len() {
-            let inst = &self.instances[id];
-            let outbid = inst.alive()
-                && inst.market == Market::Spot
-                && inst.instance_type == t
-                && inst.max_price < price;
+        let alive: Vec<InstanceId> = self.spot_alive[t.0 as usize].iter().copied().collect();
+        for id in alive {
+            let inst = &self.instances[id.0 as usize];
+            let outbid = inst.max_price < price;
             if outbid && inst.reclaim_at.is_none_or(|r| r > at + SPOT_NOTICE) {
-                self.schedule_reclaim(InstanceId(id as u32), at, at + SPOT_NOTICE);
+                self.schedule_reclaim(id, at, at + SPOT_NOTICE);
             }
         }
     }
@@ -318,7 +318,7 @@ impl SimDriver {
             WorldEvent::InstanceReady(id),
         );
         if market == Market::Spot {
-            self.spot_alive[t.0 as usize] += 1;
+            self.spot_alive[t.0 as usize].insert(id);
             if let Some(at) = self.draw_reclaim(now, t) {
                 self.schedule_reclaim(id, now, at);
             }
@@ -334,7 +334,7 @@ impl SimDriver {
             return Some(LaunchFailure::SpotPriceAboveMax);
         }
         let cap = self.spot.capacity.get(&t).copied().unwrap_or(u32::MAX);
-        (self.spot_alive[t.0 as usize] >= cap)
+        (self.spot_alive[t.0 as usize].len() as u64 >= cap as u64)
             .then_some(LaunchFailure::InsufficientInstanceCapacity)
     }
 
