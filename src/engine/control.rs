@@ -65,6 +65,7 @@ impl Engine {
         }
         self.jobs[job.0 as usize].is_cancelled = true;
         self.finish_job(job, JobStatus::Failed, Some(StatusReason::Cancelled));
+        self.dirty = true; // the queue behind it (or the capacity it held) may move now
         true
     }
 

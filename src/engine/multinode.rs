@@ -96,6 +96,11 @@ impl Engine {
                 continue;
             }
             if let Some(t) = self.multinode_type(ce, need, n) {
+                let whole_vcpus = n * self.cluster.catalog.get(t).vcpus;
+                let q = &self.queues[queue.0 as usize];
+                if !q.within_reservation(whole_vcpus, self.queue_max_vcpus[queue.0 as usize]) {
+                    return Err(BlockReason::MaxResource); // held back by computeReservation
+                }
                 let first = self.multinode[&job].first;
                 for i in 0..n {
                     let inst = self.launch(ce, t, out);
@@ -165,6 +170,9 @@ impl Engine {
             .map(|a| a.instance);
         let pj = &mut self.jobs[p.0 as usize];
         if !running {
+            // A new attempt: a later wait at the head of the queue starts a new clock.
+            self.clear_blocked(p);
+            let pj = &mut self.jobs[p.0 as usize];
             pj.status = JobStatus::Starting;
             pj.attempts.push(Attempt {
                 instance: inst.unwrap_or(InstanceId(0)),
@@ -322,5 +330,28 @@ impl Engine {
         let (q, key) = (j.spec.queue.0 as usize, j.queue_key);
         self.queues[q].insert(key, job);
         self.dirty = true;
+    }
+
+    /// Whether some compute environment of `queue` could ever launch `n` instances of one type
+    /// holding `need` within its `maxvCpus`.
+    pub(super) fn multinode_fits_somewhere(
+        &self,
+        queue: crate::model::JobQueueId,
+        need: Resources,
+        n: u32,
+    ) -> bool {
+        let catalog = &self.cluster.catalog;
+        self.cluster
+            .queue(queue)
+            .compute_environment_order
+            .iter()
+            .any(|&ce| {
+                let cfg = self.cluster.ce(ce);
+                cfg.instance_types.iter().any(|&t| {
+                    let ty = catalog.get(t);
+                    super::provisioning::type_holds(ty, &need)
+                        && n as u64 * ty.vcpus as u64 <= cfg.max_vcpus as u64
+                })
+            })
     }
 }

@@ -97,13 +97,22 @@ impl RunnableQueue {
     /// A key at the back of the queue.
     pub(crate) fn key_back(&mut self, share: u32, priority: u32) -> QueueKey {
         self.next_back += 1;
-        (share, 9999u32.saturating_sub(priority), self.next_back)
+        (share, self.rank(priority), self.next_back)
+    }
+
+    /// `schedulingPriority` orders jobs only in fair-share queues (reference §4.4).
+    fn rank(&self, priority: u32) -> u32 {
+        if self.fair.is_some() {
+            9999u32.saturating_sub(priority)
+        } else {
+            0
+        }
     }
 
     /// A key at the front of the queue (a retried attempt).
     pub(crate) fn key_front(&mut self, share: u32, priority: u32) -> QueueKey {
         self.next_front -= 1;
-        (share, 9999u32.saturating_sub(priority), self.next_front)
+        (share, self.rank(priority), self.next_front)
     }
 
     /// Puts a job at `key`.

@@ -158,8 +158,20 @@ impl Engine {
             let j = &self.jobs[id.0 as usize];
             (j.spec.queue, j.resources())
         };
-        if self.multinode.contains_key(&id) {
+        let mut never_fits = false;
+        if let Some(m) = self.multinode.get(&id) {
+            let n = m.nodes;
             need = self.largest_node(id);
+            never_fits = !self.multinode_fits_somewhere(queue, need, n);
+        }
+        if never_fits {
+            self.set_terminal(
+                id,
+                JobStatus::Failed,
+                Some(StatusReason::ComputeEnvironmentMaxResource),
+            );
+            ended.push(id);
+            return;
         }
         if let Some(reason) = self.infeasible(queue, need) {
             self.set_terminal(id, JobStatus::Failed, Some(reason));
