@@ -92,6 +92,12 @@ impl Engine {
         let q = &mut self.queues[record.spec.queue.0 as usize];
         record.share = q.share_of(record.spec.share_identifier.as_deref(), self.now);
         q.count_open(record.share, 1);
+        // A newly active share identifier raises the queue's computeReservation allowance.
+        self.dirty |= self
+            .cluster
+            .queue(record.spec.queue)
+            .fairshare_policy
+            .is_some();
         self.jobs.push(record);
         self.open_jobs += 1;
     }
@@ -158,22 +164,19 @@ impl Engine {
             let j = &self.jobs[id.0 as usize];
             (j.spec.queue, j.resources())
         };
-        let mut never_fits = false;
+        let mut nodes = None;
         if let Some(m) = self.multinode.get(&id) {
-            let n = m.nodes;
+            nodes = Some(m.nodes);
             need = self.largest_node(id);
-            never_fits = !self.multinode_fits_somewhere(queue, need, n);
         }
-        if never_fits {
-            self.set_terminal(
-                id,
-                JobStatus::Failed,
-                Some(StatusReason::ComputeEnvironmentMaxResource),
-            );
-            ended.push(id);
-            return;
-        }
-        if let Some(reason) = self.infeasible(queue, need) {
+        // A node no type holds is a resource misconfiguration; N nodes that never fit
+        // maxvCpus together are a maxvCpus one.
+        let reason = self.infeasible(queue, need).or_else(|| {
+            let n = nodes?;
+            (!self.multinode_fits_somewhere(queue, need, n))
+                .then_some(StatusReason::ComputeEnvironmentMaxResource)
+        });
+        if let Some(reason) = reason {
             self.set_terminal(id, JobStatus::Failed, Some(reason));
             ended.push(id);
             return;
