@@ -103,7 +103,13 @@ impl Engine {
             let want = cfg.desired_vcpus.max(cfg.min_vcpus);
             // The same type choice and maxvCpus rule as scale-out.
             while self.ces[c].committed_vcpus < want {
-                let Ok(t) = self.choose_type(ce, tiny) else {
+                // A CE of GPU types only (with CPU jobs kept off GPU hosts) still keeps its
+                // minimum: then the pick is for a 1-GPU job.
+                let gpu = Resources { gpus: 1, ..tiny };
+                let Ok(t) = self
+                    .choose_type(ce, tiny)
+                    .or_else(|_| self.choose_type(ce, gpu))
+                else {
                     break;
                 };
                 self.launch(ce, t, out);
