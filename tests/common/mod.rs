@@ -174,3 +174,41 @@ pub fn started(run: &flotilla::record::SimRun, name: &str) -> SimTime {
         .unwrap_or_else(|| panic!("{name} never started"))
         .starting_at
 }
+
+/// Makes `job` a multi-node parallel job of `nodes` nodes (main node `main`), every node
+/// asking for the job's vCPUs and memory and no GPUs (one `nodeRangeProperties` entry).
+pub fn multi_node(mut job: TraceJob, nodes: u32, main: u32) -> TraceJob {
+    job.spec.gpus = 0;
+    job.spec.node_properties = Some(NodeProperties {
+        num_nodes: nodes,
+        main_node: main,
+        node_ranges: vec![NodeRange {
+            start: 0,
+            end: nodes - 1,
+            vcpus: job.spec.vcpus,
+            memory_mib: job.spec.memory_mib,
+            gpus: 0,
+        }],
+    });
+    job
+}
+
+/// An UNMANAGED compute environment of hosts `(name, vCPUs, MiB, GPUs)`, its maxvCpus their
+/// sum (its instance types are filled in by `Cluster::add_unmanaged_host_types`).
+pub fn unmanaged_ce(name: &str, hosts: &[(&str, u32, u32, u32)]) -> ComputeEnvironment {
+    let hosts: Vec<UnmanagedHost> = hosts
+        .iter()
+        .map(|&(n, vcpus, memory_mib, gpus)| UnmanagedHost {
+            name: n.into(),
+            vcpus,
+            memory_mib,
+            gpus,
+        })
+        .collect();
+    ComputeEnvironment {
+        name: name.into(),
+        max_vcpus: hosts.iter().map(|h| h.vcpus).sum(),
+        unmanaged_hosts: hosts,
+        ..ComputeEnvironment::default()
+    }
+}
