@@ -177,12 +177,7 @@ impl Engine {
         let mut list: Vec<Candidate> = cfg
             .instance_types
             .iter()
-            .filter(|&&t| type_holds(catalog.get(t), &need))
-            .filter(|&&t| {
-                need.gpus > 0
-                    || catalog.get(t).gpus == 0
-                    || !self.cluster.options.keep_cpu_jobs_off_gpu_instances
-            })
+            .filter(|&&t| self.may_use(catalog.get(t), &need))
             .filter_map(|&t| {
                 let ty = catalog.get(t);
                 match cfg.market {
@@ -208,5 +203,14 @@ impl Engine {
             &mut list,
         );
         list
+    }
+
+    /// Whether a job needing `need` may run on (or launch) type `t`: it holds the job, and
+    /// the optional policy does not keep a CPU job off a GPU type.
+    pub(super) fn may_use(&self, t: &crate::model::InstanceType, need: &Resources) -> bool {
+        type_holds(t, need)
+            && (need.gpus > 0
+                || t.gpus == 0
+                || !self.cluster.options.keep_cpu_jobs_off_gpu_instances)
     }
 }

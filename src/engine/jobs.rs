@@ -1,7 +1,6 @@
 //! Attempt lifecycle: RUNNABLE → STARTING → RUNNING → SUCCEEDED | FAILED, with retries back
 //! to the front of the queue as `retryStrategy` allows.
 
-use super::provisioning::type_holds;
 use super::{Attempt, Engine, InstanceId, InstanceState, Resources, StatusReason, Timer};
 use crate::engine::Command;
 use crate::model::{retry_action, JobId, JobQueueId, JobStatus, Market, RetryAction};
@@ -23,13 +22,7 @@ impl Engine {
             let ce = self.cluster.ce(*ce_id);
             let exceed = ce.allocation_strategy.may_exceed_max_vcpus(ce.market);
             for t in ce.instance_types.iter().map(|t| catalog.get(*t)) {
-                let off_limits = need.gpus == 0
-                    && t.gpus > 0
-                    && self.cluster.options.keep_cpu_jobs_off_gpu_instances;
-                if !type_holds(t, &need)
-                    || (ce.market == Market::Spot && !t.has_spot())
-                    || off_limits
-                {
+                if !self.may_use(t, &need) || (ce.market == Market::Spot && !t.has_spot()) {
                     continue;
                 }
                 any_type = true;

@@ -349,12 +349,7 @@ impl Engine {
                 let cfg = self.cluster.ce(ce);
                 cfg.instance_types.iter().any(|&t| {
                     let ty = catalog.get(t);
-                    let off_limits = need.gpus == 0
-                        && ty.gpus > 0
-                        && self.cluster.options.keep_cpu_jobs_off_gpu_instances;
-                    super::provisioning::type_holds(ty, &need)
-                        && !off_limits
-                        && n as u64 * ty.vcpus as u64 <= cfg.max_vcpus as u64
+                    self.may_use(ty, &need) && n as u64 * ty.vcpus as u64 <= cfg.max_vcpus as u64
                 })
             })
     }
