@@ -88,6 +88,7 @@ fn setup(instances: usize, blocked: usize) -> Engine {
             job: JobId(i as u32),
             attempt: 1,
             exit_code: 0,
+            cause: flotilla::engine::ExitCause::Exited,
         };
         feed(&mut e, input, &mut out);
     }
@@ -125,6 +126,7 @@ fn decide(e: &mut Engine, out: &mut Vec<Command>) {
             job: id,
             attempt: 1,
             exit_code: 0,
+            cause: flotilla::engine::ExitCause::Exited,
         },
         out,
     );

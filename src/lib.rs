@@ -39,6 +39,8 @@ pub mod driver;
 pub mod engine;
 pub mod generate;
 pub mod input;
+#[cfg(feature = "live")]
+pub mod live;
 pub mod model;
 pub mod record;
 pub mod scenario;

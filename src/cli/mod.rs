@@ -2,7 +2,10 @@
 //! subcommand. Only the binary uses this module (feature `cli`).
 
 mod compare;
+mod diff;
 mod import_aws;
+#[cfg(feature = "live")]
+mod live;
 mod simulate;
 
 use clap::{Args, Parser, Subcommand};
@@ -36,6 +39,12 @@ pub enum Command {
     /// Turn AWS CLI output (`aws batch describe-compute-environments`, `describe-job-queues`,
     /// `describe-job-definitions`, `describe-jobs`) into a scenario file and trace.
     ImportAws(ImportAwsArgs),
+    /// Run a scenario on real Docker hosts (or local processes on GPU hosts) with the same
+    /// engine; leaves the same record as a simulation plus a journal for --resume.
+    #[cfg(feature = "live")]
+    Live(live::LiveArgs),
+    /// Compare two run records (simulated or live) job by job and in summary.
+    Diff(diff::DiffArgs),
 }
 
 /// `flotilla simulate`.
@@ -181,6 +190,9 @@ pub fn main() -> ExitCode {
         Command::Validate(a) => validate(a),
         Command::Generate(a) => generate(a),
         Command::ImportAws(a) => import_aws::run(a),
+        #[cfg(feature = "live")]
+        Command::Live(a) => live::run(a),
+        Command::Diff(a) => diff::run(a),
     };
     match result {
         Ok(code) => code,

@@ -69,6 +69,8 @@ pub enum Input {
         attempt: u32,
         /// The container's exit code.
         exit_code: i32,
+        /// How it ended beyond its exit code (an OOM kill, a failed start).
+        cause: ExitCause,
     },
     /// EC2 announced that a Spot instance will be reclaimed in two minutes.
     SpotInterruptionNotice {
@@ -101,6 +103,21 @@ pub enum Input {
     },
     /// The time the engine asked for with `next_wakeup` has come.
     Wakeup,
+}
+
+/// How a container ended, beyond its exit code.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ExitCause {
+    /// It ran and exited; the exit code decides.
+    #[default]
+    Exited,
+    /// The kernel's OOM killer ended it (Docker's `State.OOMKilled`): the attempt fails with
+    /// `OutOfMemoryError: Container killed due to memory usage` whatever the exit code (an
+    /// OOM-killed child process can leave exit code 0).
+    OutOfMemory,
+    /// The container could not be created or started (bad image, refused device request):
+    /// `CannotStartContainerError`.
+    CannotStart,
 }
 
 /// A request from the engine to its driver.

@@ -2,7 +2,7 @@
 //! to the front of the queue as `retryStrategy` allows.
 
 use super::{Attempt, Engine, InstanceId, InstanceState, Resources, StatusReason, Timer};
-use crate::engine::Command;
+use crate::engine::{Command, ExitCause};
 use crate::model::{retry_action, JobId, JobQueueId, JobStatus, Market, RetryAction};
 
 impl Engine {
@@ -63,6 +63,7 @@ impl Engine {
         job: JobId,
         attempt: u32,
         exit_code: i32,
+        cause: ExitCause,
         out: &mut Vec<Command>,
     ) {
         let Some(j) = self.jobs.get(job.0 as usize) else {
@@ -75,7 +76,13 @@ impl Engine {
         let stop = j.attempts.last().and_then(|a| a.stop_requested);
         let reason = match stop {
             Some(s) => Some(s.status_reason()),
-            None => (exit_code != 0).then_some(StatusReason::EssentialContainerExited),
+            None => match cause {
+                ExitCause::OutOfMemory => Some(StatusReason::OutOfMemory),
+                ExitCause::CannotStart => Some(StatusReason::CannotStartContainer),
+                ExitCause::Exited => {
+                    (exit_code != 0).then_some(StatusReason::EssentialContainerExited)
+                }
+            },
         };
         let instance = self.end_attempt(job, Some(exit_code), reason);
         self.release(job, instance);

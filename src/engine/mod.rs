@@ -80,7 +80,7 @@ mod submit;
 
 pub use capacity::{CapacityIndex, Resources};
 pub use environment::{job_id, private_ipv4};
-pub use io::{Command, Input, InstanceId, LaunchFailure, STOP_GRACE};
+pub use io::{Command, ExitCause, Input, InstanceId, LaunchFailure, STOP_GRACE};
 pub use provisioning::{rank, type_holds, Candidate, Unit};
 pub use state::{
     ArrayLink, Attempt, BlockReason, InstanceRecord, InstanceState, JobRecord, StatusReason,
@@ -232,7 +232,8 @@ impl Engine {
                 job,
                 attempt,
                 exit_code,
-            } => self.on_job_exited(job, attempt, exit_code, out),
+                cause,
+            } => self.on_job_exited(job, attempt, exit_code, cause, out),
             Input::SpotInterruptionNotice { instance } => self.on_interruption_notice(instance),
             Input::InstanceTerminated { instance } => self.on_instance_terminated(instance, out),
             Input::SpotPriceChanged {

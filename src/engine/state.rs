@@ -15,6 +15,11 @@ pub enum StatusReason {
     EssentialContainerExited,
     /// The host went away: `Host EC2 (instance i-...) terminated.`
     HostTerminated(InstanceId),
+    /// The kernel killed the container for exceeding its memory:
+    /// `OutOfMemoryError: Container killed due to memory usage`.
+    OutOfMemory,
+    /// The container could not be created or started: `CannotStartContainerError`.
+    CannotStartContainer,
     /// No instance type of the queue's compute environments can ever hold the job:
     /// `MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT`.
     JobResourceRequirement,
@@ -42,6 +47,12 @@ impl fmt::Display for StatusReason {
         match self {
             Self::EssentialContainerExited => f.write_str("Essential container in task exited"),
             Self::HostTerminated(i) => write!(f, "Host EC2 (instance {i}) terminated."),
+            Self::CannotStartContainer => f.write_str(
+                "CannotStartContainerError: the container could not be created or started",
+            ),
+            Self::OutOfMemory => {
+                f.write_str("OutOfMemoryError: Container killed due to memory usage")
+            }
             Self::JobResourceRequirement => f.write_str(
                 "MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT - All compute environments have no \
                  connected instances that meet the job requirements",

@@ -32,6 +32,23 @@ pub struct JobDefinition {
     pub scheduling_priority: Option<u32>,
     /// `nodeProperties` (type `multinode`), node ranges resolved against `numNodes`.
     pub node_properties: Option<NodeProperties>,
+    /// What live mode needs to run the container (the simulator ignores it).
+    pub container: ContainerProperties,
+}
+
+/// The parts of `containerProperties` that only live mode uses.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ContainerProperties {
+    /// `image`; empty if the definition gives none.
+    pub image: String,
+    /// `privileged` (live mode refuses to run such a job).
+    pub privileged: bool,
+    /// `readonlyRootFilesystem`.
+    pub read_only_root: bool,
+    /// Whether `networkConfiguration` is given: only then does the container get a network.
+    pub network: bool,
+    /// `linuxParameters.capabilities.add`: the only capabilities kept (all others dropped).
+    pub capabilities: Vec<String>,
 }
 
 impl Default for JobDefinition {
@@ -49,6 +66,7 @@ impl Default for JobDefinition {
             environment: Vec::new(),
             scheduling_priority: None,
             node_properties: None,
+            container: ContainerProperties::default(),
         }
     }
 }

@@ -147,6 +147,7 @@ fn container_rest(
     p: &str,
     def: &mut JobDefinition,
 ) -> Result<(), InputError> {
+    container_live(ctx, c, p, def)?;
     if let Some(cmd) = &c.command {
         for (j, a) in cmd.get_ref().iter().enumerate() {
             if a.get_ref().is_empty() {
@@ -451,4 +452,35 @@ mod tests {
         assert!(check_pattern(&"a".repeat(513), false).is_err());
         assert!(check_pattern(&"a".repeat(512), false).is_ok());
     }
+}
+
+/// Image, privilege, network and capabilities: what live mode runs the container with.
+fn container_live(
+    ctx: &Ctx,
+    c: &WireContainer,
+    p: &str,
+    def: &mut JobDefinition,
+) -> Result<(), InputError> {
+    let live = &mut def.container;
+    if let Some(i) = &c.image {
+        if i.get_ref().trim().is_empty() {
+            let msg = "expected an image name such as `busybox:latest`";
+            return Err(ctx.err(i.span(), format!("{p}.image"), msg));
+        }
+        live.image = i.get_ref().clone();
+    }
+    live.privileged = c.privileged.as_ref().is_some_and(|b| *b.get_ref());
+    live.read_only_root = c.readonly_root_filesystem.unwrap_or(false);
+    live.network = c.network_configuration.is_some();
+    let caps = c.linux_parameters.as_ref().and_then(|l| l.capabilities.as_ref());
+    for (j, cap) in caps.map_or(&[][..], |c| &c.add[..]).iter().enumerate() {
+        let name = cap.get_ref().trim_start_matches("CAP_");
+        if name.is_empty() || !name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {
+            let f = format!("{p}.linuxParameters.capabilities.add[{j}]");
+            let msg = format!("expected a capability name such as `NET_ADMIN`, got `{name}`");
+            return Err(ctx.err(cap.span(), f, msg));
+        }
+        live.capabilities.push(name.to_string());
+    }
+    Ok(())
 }

@@ -24,8 +24,8 @@ mod wire;
 mod wire_jobdef;
 
 pub use error::InputError;
-pub use jobdef::{node_resources, JobDefinition, JobDefinitions};
-pub use scenario::load_scenario;
+pub use jobdef::{node_resources, ContainerProperties, JobDefinition, JobDefinitions};
+pub use scenario::{load_scenario, load_scenario_with_definitions};
 pub use trace::load_trace;
 
 use crate::model::{Catalog, SimDuration};

@@ -120,7 +120,7 @@ use super::queues::build_job_queues;
 use super::tomlerr::{toml_error, Ctx};
 use super::trace::load_trace;
 use super::wire::{WireScenario, WireSpot};
-use super::{default_catalog, InputError};
+use super::{default_catalog, InputError, JobDefinitions};
 use crate::model::{Catalog, Cluster, SchedulingOptions, SimDuration};
 use crate::scenario::{Scenario, SpotModel};
 use std::path::{Path, PathBuf};
@@ -129,6 +129,15 @@ use toml::Spanned;
 /// Loads a scenario file and its trace (`trace_override` replaces the file's `trace`).
 /// The trace comes back sorted by submit time, file order kept between equal times.
 pub fn load_scenario(path: &Path, trace_override: Option<&Path>) -> Result<Scenario, InputError> {
+    load_scenario_with_definitions(path, trace_override).map(|(s, _)| s)
+}
+
+/// [`load_scenario`], also returning the job definitions (live mode needs their container
+/// properties: image, network, capabilities).
+pub fn load_scenario_with_definitions(
+    path: &Path,
+    trace_override: Option<&Path>,
+) -> Result<(Scenario, JobDefinitions), InputError> {
     let src = std::fs::read_to_string(path).map_err(|e| InputError::unreadable(path, &e))?;
     let wire: WireScenario = toml::from_str(&src).map_err(|e| toml_error(path, &src, &e))?;
     let ctx = Ctx {
@@ -238,7 +247,7 @@ pub fn load_scenario(path: &Path, trace_override: Option<&Path>) -> Result<Scena
         epoch_ms,
     };
     scenario.sort_trace();
-    Ok(scenario)
+    Ok((scenario, job_definitions))
 }
 
 /// A path relative to the scenario file that must exist.

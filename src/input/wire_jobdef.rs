@@ -44,9 +44,16 @@ pub(crate) struct WireJobDef {
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 pub(crate) struct WireContainer {
-    /// Accepted and ignored.
-    #[allow(dead_code)]
-    pub(crate) image: Option<String>,
+    pub(crate) image: Option<Spanned<String>>,
+    /// Live mode refuses `true`: containers never run privileged.
+    pub(crate) privileged: Option<Spanned<bool>>,
+    #[serde(rename = "readonlyRootFilesystem")]
+    pub(crate) readonly_root_filesystem: Option<bool>,
+    /// Present (any content): the container gets a network; absent: none.
+    #[serde(rename = "networkConfiguration")]
+    pub(crate) network_configuration: Option<toml::Value>,
+    #[serde(rename = "linuxParameters")]
+    pub(crate) linux_parameters: Option<WireLinuxParameters>,
     pub(crate) command: Option<Spanned<Vec<Spanned<String>>>>,
     #[serde(default)]
     pub(crate) environment: Vec<Spanned<WireKeyValue>>,
@@ -54,6 +61,21 @@ pub(crate) struct WireContainer {
     pub(crate) resource_requirements: Vec<Spanned<WireResource>>,
     pub(crate) vcpus: Option<Spanned<i64>>,
     pub(crate) memory: Option<Spanned<i64>>,
+}
+
+/// `linuxParameters`: only `capabilities.add` is used (the ECS field; AWS Batch passes
+/// other entries through), the rest is accepted and ignored.
+#[derive(Deserialize)]
+pub(crate) struct WireLinuxParameters {
+    pub(crate) capabilities: Option<WireCapabilities>,
+}
+
+/// `linuxParameters.capabilities`.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+pub(crate) struct WireCapabilities {
+    #[serde(default)]
+    pub(crate) add: Vec<Spanned<String>>,
 }
 
 /// The `container` of a node range: resources only.

@@ -4,7 +4,7 @@
 //! `{"t_ms":T,"input":"Kind",...}` or `{"t_ms":T,"command":"Kind",...}`.
 
 use crate::driver::Observer;
-use crate::engine::{Command, Input};
+use crate::engine::{Command, ExitCause, Input};
 use crate::model::{Cluster, SimTime};
 use std::io::{self, Write};
 
@@ -108,9 +108,14 @@ impl<W: Write> Observer for EventLog<W> {
                 "{{\"t_ms\":{t},\"input\":\"JobRunning\",\"job\":{},\"attempt\":{attempt}}}\n",
                 job.0
             )),
-            Input::JobExited { job, attempt, exit_code } => self.sink.emit(format_args!(
-                "{{\"t_ms\":{t},\"input\":\"JobExited\",\"job\":{},\"attempt\":{attempt},\"exitCode\":{exit_code}}}\n",
-                job.0
+            Input::JobExited { job, attempt, exit_code, cause } => self.sink.emit(format_args!(
+                "{{\"t_ms\":{t},\"input\":\"JobExited\",\"job\":{},\"attempt\":{attempt},\"exitCode\":{exit_code}{}}}\n",
+                job.0,
+                match cause {
+                    ExitCause::Exited => "",
+                    ExitCause::OutOfMemory => ",\"cause\":\"OutOfMemory\"",
+                    ExitCause::CannotStart => ",\"cause\":\"CannotStart\"",
+                }
             )),
             Input::SpotInterruptionNotice { instance } => self.sink.emit(format_args!(
                 "{{\"t_ms\":{t},\"input\":\"SpotInterruptionNotice\",\"instance\":\"{instance}\"}}\n"

@@ -22,7 +22,7 @@ use pending::PendingTrace;
 pub use world::{Prices, WorldInstance, WorldJob};
 
 use crate::driver::Driver;
-use crate::engine::{Command, Engine, Input, InstanceId, LaunchFailure};
+use crate::engine::{Command, Engine, ExitCause, Input, InstanceId, LaunchFailure};
 use crate::model::{Catalog, InstanceTypeId, JobId, Market, MicroUsd, SimDuration, SimTime};
 use crate::scenario::{Scenario, SpotModel, TraceJob};
 use billing::PriceTimeline;
@@ -148,6 +148,7 @@ impl SimDriver {
                     job: j,
                     attempt: a,
                     exit_code: code,
+                    cause: ExitCause::Exited,
                 })
             }
             WorldEvent::SpotNotice(i, reclaim) => {
@@ -355,7 +356,8 @@ impl SimDriver {
     }
 }
 
-fn build_prices(catalog: &Catalog, spot: &SpotModel) -> Prices {
+/// On-Demand and Spot price timelines of every catalog type under `spot`.
+pub fn build_prices(catalog: &Catalog, spot: &SpotModel) -> Prices {
     let on_demand = catalog
         .types()
         .iter()

@@ -1,0 +1,604 @@
+//! The live driver: real time, real hosts. It hands the engine the facts its executors
+//! report (a container running, exiting, a host gone) and carries out the engine's
+//! commands; it decides nothing itself.
+
+use super::attempt::{AttemptSpec, Outcome};
+use super::executor::{self, Executor, Msg};
+use super::journal::{Journal, ProbedHost};
+use crate::engine::{
+    job_id, ArrayLink, Command, Engine, ExitCause, Input, InstanceId, STOP_GRACE,
+};
+use crate::input::JobDefinitions;
+use crate::model::{InstanceTypeId, JobId, JobStatus, SimDuration, SimTime};
+use crate::scenario::TraceJob;
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::path::PathBuf;
+use std::sync::mpsc::{Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+use tokio::sync::watch;
+
+/// Exit code reported for an attempt whose container could not be started (Docker's own
+/// convention for a daemon-side failure of `docker run`).
+pub const CANNOT_START_EXIT_CODE: i32 = 125;
+
+/// A host the run uses.
+pub struct LiveHost {
+    /// As probed.
+    pub probed: ProbedHost,
+    /// How its attempts run.
+    pub executor: Executor,
+    /// The engine's instance type standing for it.
+    pub instance_type: InstanceTypeId,
+}
+
+/// Trace facts a live job carries into its container's environment so that a workload can
+/// mimic the trace (`FLOTILLA_RUN_TIME_MS`, `FLOTILLA_EXIT_CODE`).
+#[derive(Clone, Copy)]
+struct Facts {
+    run_time: SimDuration,
+    exit_code: i32,
+}
+
+/// What a live run needs to know besides the engine.
+pub struct LiveDriver {
+    run: String,
+    out_dir: PathBuf,
+    origin_unix_ms: u64,
+    hosts: Vec<LiveHost>,
+    host_of_instance: BTreeMap<InstanceId, usize>,
+    lost_hosts: BTreeSet<usize>,
+    definitions: JobDefinitions,
+    default_image: Option<String>,
+    trace: VecDeque<TraceJob>,
+    trace_ids: Vec<JobId>,
+    facts: Vec<Facts>,
+    timed: BTreeSet<(SimTime, u32, bool)>,
+    pending: VecDeque<Input>,
+    attempts: BTreeMap<(JobId, u32), watch::Sender<Option<Duration>>>,
+    acks: Vec<tokio::sync::oneshot::Sender<()>>,
+    tx: Sender<Msg>,
+    rx: Receiver<Msg>,
+    rt: tokio::runtime::Handle,
+    interrupts: u32,
+    last: SimTime,
+    /// Time spent deciding and dispatching (not waiting), for the overhead figure.
+    pub busy: Duration,
+    /// Time spent forcing the journal to disk.
+    pub fsync: Duration,
+    /// StartJob commands carried out.
+    pub starts: u64,
+}
+
+/// Settings of a [`LiveDriver`].
+pub struct LiveSetup {
+    /// Run id.
+    pub run: String,
+    /// Run folder.
+    pub out_dir: PathBuf,
+    /// Wall-clock time of engine time 0.
+    pub origin_unix_ms: u64,
+    /// Hosts, in probe order.
+    pub hosts: Vec<LiveHost>,
+    /// The scenario's job definitions (images).
+    pub definitions: JobDefinitions,
+    /// Image for jobs whose definition gives none.
+    pub default_image: Option<String>,
+    /// The trace, sorted by submission.
+    pub trace: Vec<TraceJob>,
+}
+
+impl LiveDriver {
+    /// A driver whose executors run on `rt`.
+    pub fn new(s: LiveSetup, rt: tokio::runtime::Handle) -> LiveDriver {
+        let (tx, rx) = std::sync::mpsc::channel();
+        LiveDriver {
+            run: s.run,
+            out_dir: s.out_dir,
+            origin_unix_ms: s.origin_unix_ms,
+            hosts: s.hosts,
+            host_of_instance: BTreeMap::new(),
+            lost_hosts: BTreeSet::new(),
+            definitions: s.definitions,
+            default_image: s.default_image,
+            trace: s.trace.into(),
+            trace_ids: Vec::new(),
+            facts: Vec::new(),
+            timed: BTreeSet::new(),
+            pending: VecDeque::new(),
+            attempts: BTreeMap::new(),
+            acks: Vec::new(),
+            tx,
+            rx,
+            rt,
+            interrupts: 0,
+            last: SimTime::ZERO,
+            busy: Duration::ZERO,
+            fsync: Duration::ZERO,
+            starts: 0,
+        }
+    }
+
+    /// A sender executors, health checks and signal handlers report through.
+    pub fn sender(&self) -> Sender<Msg> {
+        self.tx.clone()
+    }
+
+    /// Engine time now: wall-clock milliseconds since the run's origin, never going back.
+    fn now(&mut self) -> SimTime {
+        let unix = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.as_millis() as u64);
+        self.last = self.last.max(SimTime(unix.saturating_sub(self.origin_unix_ms)));
+        self.last
+    }
+
+    /// Runs the engine until every job has ended (or Ctrl-C twice and the stops are done).
+    pub fn run(
+        &mut self,
+        engine: &mut Engine,
+        journal: &mut Journal,
+        observer: &mut dyn crate::driver::Observer,
+    ) -> std::io::Result<crate::driver::LoopStats> {
+        let mut stats = crate::driver::LoopStats::default();
+        let mut commands = Vec::new();
+        while let Some((now, input)) = self.next_input(engine) {
+            let t0 = Instant::now();
+            journal.input(now, &input)?;
+            let f0 = Instant::now();
+            journal.sync()?;
+            self.fsync += f0.elapsed();
+            // The exits just journaled may now have their containers removed.
+            for ack in self.acks.drain(..) {
+                let _ = ack.send(());
+            }
+            self.step(engine, now, input, observer, &mut commands);
+            stats.events_processed += 1;
+            stats.commands += commands.len() as u64;
+            stats.end = now;
+            self.busy += t0.elapsed();
+        }
+        Ok(stats)
+    }
+
+    /// Hands one input to the engine and carries out its commands.
+    fn step(
+        &mut self,
+        engine: &mut Engine,
+        now: SimTime,
+        input: Input,
+        observer: &mut dyn crate::driver::Observer,
+        commands: &mut Vec<Command>,
+    ) {
+        self.note_input(engine, &input);
+        observer.input(now, &input);
+        engine.handle(now, input, commands);
+        for c in commands.drain(..) {
+            observer.command(now, &c);
+            self.apply(engine, &c, false);
+        }
+    }
+
+    /// Feeds a resumed run's journal to a fresh engine: the same inputs give the same state.
+    /// Commands are recorded, not carried out; afterwards every attempt the engine still
+    /// considers live is picked up again (found by name, or started if it never was).
+    pub fn replay(
+        &mut self,
+        engine: &mut Engine,
+        inputs: Vec<(SimTime, Input)>,
+        observer: &mut dyn crate::driver::Observer,
+    ) {
+        let mut commands = Vec::new();
+        for (now, input) in inputs {
+            self.last = self.last.max(now);
+            if let Input::JobSubmitted(_) = input {
+                self.submit_next(engine);
+            }
+            self.note_input(engine, &input);
+            observer.input(now, &input);
+            engine.handle(now, input, &mut commands);
+            for c in commands.drain(..) {
+                observer.command(now, &c);
+                self.note_command(&c);
+            }
+        }
+        for (job, attempt, instance) in live_attempts(engine) {
+            self.start(engine, job, attempt, instance, true);
+        }
+    }
+
+    /// Bookkeeping the driver does for every input, live or replayed.
+    fn note_input(&mut self, engine: &Engine, input: &Input) {
+        match input {
+            Input::JobExited { job, attempt, .. } => {
+                self.attempts.remove(&(*job, *attempt));
+            }
+            Input::InstanceTerminated { instance } => {
+                if let Some(&h) = self.host_of_instance.get(instance) {
+                    self.lost_hosts.insert(h);
+                }
+                let gone: Vec<_> = self
+                    .attempts
+                    .keys()
+                    .filter(|(j, _)| on_instance(engine, *j, *instance))
+                    .copied()
+                    .collect();
+                for k in gone {
+                    self.attempts.remove(&k);
+                }
+            }
+            _ => {}
+        }
+    }
+
+    /// Bookkeeping for a command seen in replay (nothing is carried out).
+    fn note_command(&mut self, c: &Command) {
+        if let Command::AdoptHost {
+            instance,
+            instance_type,
+            ..
+        } = c
+        {
+            if let Some(h) = self.hosts.iter().position(|h| h.instance_type == *instance_type) {
+                self.host_of_instance.insert(*instance, h);
+            }
+        }
+    }
+
+    /// The next input: one already due, an executor's report, a trace submission, a
+    /// cancel, or the engine's wakeup; `None` when the run is over.
+    fn next_input(&mut self, engine: &Engine) -> Option<(SimTime, Input)> {
+        loop {
+            if let Some(i) = self.pending.pop_front() {
+                return Some((self.now(), i));
+            }
+            let now = self.now();
+            if self.trace.front().is_some_and(|j| j.submit <= now) {
+                return Some((now, self.submit_next(engine)));
+            }
+            if let Some(&(at, job, terminate)) = self.timed.first() {
+                if at <= now {
+                    self.timed.pop_first();
+                    let job = JobId(job);
+                    let i = if terminate {
+                        Input::TerminateJobRequested { job }
+                    } else {
+                        Input::CancelJobRequested { job }
+                    };
+                    return Some((now, i));
+                }
+            }
+            if engine.next_wakeup().is_some_and(|w| w <= now) {
+                return Some((now, Input::Wakeup));
+            }
+            if self.trace.is_empty() && engine.open_jobs() == 0 && self.attempts.is_empty() {
+                return None;
+            }
+            let wait = self.next_deadline(engine).map_or(Duration::from_millis(500), |d| {
+                Duration::from_millis(d.0.saturating_sub(now.0)).min(Duration::from_millis(500))
+            });
+            match self.rx.recv_timeout(wait) {
+                Ok(m) => self.on_msg(engine, m),
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => return None,
+            }
+        }
+    }
+
+    fn next_deadline(&self, engine: &Engine) -> Option<SimTime> {
+        [
+            self.trace.front().map(|j| j.submit),
+            self.timed.first().map(|t| t.0),
+            engine.next_wakeup(),
+        ]
+        .into_iter()
+        .flatten()
+        .min()
+    }
+
+    /// Turns an executor's or the operator's message into pending inputs.
+    fn on_msg(&mut self, engine: &Engine, m: Msg) {
+        match m {
+            Msg::Running { job, attempt } => {
+                if self.attempts.contains_key(&(job, attempt)) {
+                    self.pending.push_back(Input::JobRunning { job, attempt });
+                }
+            }
+            Msg::Ended {
+                job,
+                attempt,
+                host,
+                outcome,
+                ack,
+            } => self.on_ended(job, attempt, host, outcome, ack),
+            Msg::HostLost { host, why } => self.host_lost(host, &why),
+            Msg::Interrupt => self.interrupt(engine),
+        }
+    }
+
+    fn on_ended(
+        &mut self,
+        job: JobId,
+        attempt: u32,
+        host: usize,
+        outcome: Outcome,
+        ack: tokio::sync::oneshot::Sender<()>,
+    ) {
+        if !self.attempts.contains_key(&(job, attempt)) {
+            let _ = ack.send(());
+            return;
+        }
+        let (exit_code, cause) = match outcome {
+            Outcome::Exited {
+                exit_code,
+                oom_killed,
+            } => {
+                let cause = if oom_killed {
+                    ExitCause::OutOfMemory
+                } else {
+                    ExitCause::Exited
+                };
+                (exit_code, cause)
+            }
+            Outcome::StartFailed(why) => {
+                eprintln!("flotilla live: {} attempt {attempt}: {why}", job_id(job));
+                (CANNOT_START_EXIT_CODE, ExitCause::CannotStart)
+            }
+            Outcome::HostLost(why) => {
+                let _ = ack.send(());
+                return self.host_lost(host, &why);
+            }
+        };
+        self.acks.push(ack);
+        self.pending.push_back(Input::JobExited {
+            job,
+            attempt,
+            exit_code,
+            cause,
+        });
+    }
+
+    /// A host stopped answering: to the engine it is a terminated instance.
+    fn host_lost(&mut self, host: usize, why: &str) {
+        if !self.lost_hosts.insert(host) {
+            return;
+        }
+        let name = &self.hosts[host].probed.name;
+        eprintln!("flotilla live: host {name} lost: {why}");
+        let inst = self
+            .host_of_instance
+            .iter()
+            .find(|(_, &h)| h == host)
+            .map(|(&i, _)| i);
+        if let Some(instance) = inst {
+            self.pending.push_back(Input::InstanceTerminated { instance });
+        }
+    }
+
+    /// Ctrl-C: the first stops submitting and cancels every job not yet started; the
+    /// second terminates the running ones. The engine does both, so the record stays whole.
+    fn interrupt(&mut self, engine: &Engine) {
+        self.interrupts += 1;
+        let first = self.interrupts == 1;
+        if first {
+            eprintln!(
+                "flotilla live: interrupted: no new jobs; waiting for running ones \
+                 (Ctrl-C again stops them)"
+            );
+            self.trace.clear();
+            self.timed.clear();
+        } else {
+            eprintln!("flotilla live: stopping running jobs");
+        }
+        for (i, j) in engine.jobs().iter().enumerate() {
+            let job = JobId(i as u32);
+            let waiting = matches!(
+                j.status,
+                JobStatus::Submitted | JobStatus::Pending | JobStatus::Runnable
+            );
+            let running = matches!(j.status, JobStatus::Starting | JobStatus::Running);
+            if first && waiting && !matches!(j.array, Some(ArrayLink::Parent { .. })) {
+                self.pending.push_back(Input::CancelJobRequested { job });
+            } else if !first && running {
+                self.pending.push_back(Input::TerminateJobRequested { job });
+            }
+        }
+    }
+
+    /// The next trace job as a submission; dependencies turn from trace rows into job ids.
+    fn submit_next(&mut self, engine: &Engine) -> Input {
+        let mut job = self.trace.pop_front().expect("a trace job is due");
+        let id = JobId(engine.jobs().len() as u32);
+        self.fill_facts(id.0 as usize);
+        self.trace_ids.push(id);
+        for d in &mut job.spec.depends_on {
+            d.job = self
+                .trace_ids
+                .get(d.job.0 as usize)
+                .copied()
+                .unwrap_or(JobId(u32::MAX));
+        }
+        self.facts.push(Facts {
+            run_time: job.run_time,
+            exit_code: job.exit_code,
+        });
+        for (at, terminate) in [(job.cancel_at, false), (job.terminate_at, true)] {
+            if let Some(at) = at {
+                self.timed.insert((at.max(job.submit), id.0, terminate));
+            }
+        }
+        Input::JobSubmitted(Box::new(job.spec))
+    }
+
+    /// Jobs the engine made for the previous submission (array children, nodes) share its
+    /// facts.
+    fn fill_facts(&mut self, len: usize) {
+        if let Some(&last) = self.facts.last() {
+            self.facts.resize(len.max(self.facts.len()), last);
+        }
+    }
+
+    /// Carries out one command (`replaying` = only bookkeeping).
+    fn apply(&mut self, engine: &Engine, c: &Command, replaying: bool) {
+        self.note_command(c);
+        if replaying {
+            return;
+        }
+        match c {
+            Command::AdoptHost { instance, .. } => {
+                // Hosts were probed before the run; the lost ones were left out.
+                let _ = instance;
+                self.pending.push_back(Input::InstanceReady {
+                    instance: *instance,
+                });
+            }
+            Command::LaunchInstance { instance, .. } => {
+                // Live mode has only UNMANAGED compute environments.
+                self.pending.push_back(Input::LaunchFailed {
+                    instance: *instance,
+                    reason: crate::engine::LaunchFailure::InsufficientInstanceCapacity,
+                });
+            }
+            Command::TerminateInstance { .. } => {}
+            Command::StartJob {
+                job,
+                instance,
+                attempt,
+                ..
+            } => self.start(engine, *job, *attempt, *instance, false),
+            Command::StopJob { job, attempt, .. } => {
+                if let Some(s) = self.attempts.get(&(*job, *attempt)) {
+                    let grace = Duration::from_millis(STOP_GRACE.0);
+                    let _ = s.send(Some(grace));
+                }
+            }
+        }
+    }
+
+    /// Starts (or, resuming, picks up) an attempt on its host's executor.
+    fn start(&mut self, engine: &Engine, job: JobId, attempt: u32, instance: InstanceId, resume: bool) {
+        let Some(&host) = self.host_of_instance.get(&instance) else {
+            return;
+        };
+        let spec = self.attempt_spec(engine, job, attempt, host);
+        let (stop_tx, stop_rx) = watch::channel(None);
+        if resume && stopping(engine, job) {
+            let _ = stop_tx.send(Some(Duration::from_millis(STOP_GRACE.0)));
+        }
+        self.attempts.insert((job, attempt), stop_tx);
+        self.starts += 1;
+        let exec = self.hosts[host].executor.clone();
+        let tx = self.tx.clone();
+        self.rt.spawn(executor::run_attempt(
+            exec, spec, job, attempt, host, stop_rx, tx, resume,
+        ));
+    }
+
+    /// What the container of an attempt is: image and network from the job definition,
+    /// command and environment from the job, limits from the engine's reservation.
+    fn attempt_spec(&self, engine: &Engine, job: JobId, attempt: u32, host: usize) -> AttemptSpec {
+        let rec = &engine.jobs()[job.0 as usize];
+        let spec = &rec.spec;
+        let container = self
+            .definitions
+            .resolve(&spec.job_definition)
+            .map(|(_, d)| d.container.clone())
+            .unwrap_or_default();
+        let image = if container.image.is_empty() {
+            self.default_image.clone().unwrap_or_default()
+        } else {
+            container.image.clone()
+        };
+        let facts = self.facts.get(job.0 as usize).or(self.facts.last()).copied();
+        let mut env = spec.environment.clone();
+        env.extend(engine.batch_environment(job));
+        if let Some(f) = facts {
+            env.push(("FLOTILLA_RUN_TIME_MS".into(), f.run_time.0.to_string()));
+            env.push(("FLOTILLA_EXIT_CODE".into(), f.exit_code.to_string()));
+        }
+        let h = &self.hosts[host];
+        let gpu_devices = rec
+            .attempts
+            .last()
+            .map(|a| &a.gpu_ids[..])
+            .unwrap_or(&[])
+            .iter()
+            .map(|&i| {
+                h.probed
+                    .gpu_devices
+                    .get(i as usize)
+                    .cloned()
+                    .unwrap_or_else(|| i.to_string())
+            })
+            .collect();
+        let queue = &engine.cluster().queue(spec.queue).name;
+        let ce = &h.probed.compute_environment;
+        AttemptSpec {
+            name: container_name(&self.run, job, attempt),
+            image,
+            command: spec.command.clone(),
+            env,
+            vcpus: spec.vcpus,
+            memory_mib: spec.memory_mib as u64,
+            gpu_devices,
+            labels: vec![
+                ("flotilla.run".into(), self.run.clone()),
+                ("flotilla.job-id".into(), job_id(job)),
+                ("flotilla.job-name".into(), spec.name.clone()),
+                ("flotilla.attempt".into(), attempt.to_string()),
+                ("flotilla.job-queue".into(), queue.clone()),
+                ("flotilla.compute-environment".into(), ce.clone()),
+            ],
+            network: container.network,
+            capabilities: container.capabilities,
+            read_only_root: container.read_only_root,
+            log_dir: self
+                .out_dir
+                .join("logs")
+                .join(job_id(job))
+                .join(format!("attempt-{attempt}")),
+        }
+    }
+
+    /// Host index of every adopted instance.
+    pub fn host_of_instance(&self) -> &BTreeMap<InstanceId, usize> {
+        &self.host_of_instance
+    }
+
+    /// How many times Ctrl-C was pressed.
+    pub fn interrupts(&self) -> u32 {
+        self.interrupts
+    }
+}
+
+/// `flotilla-<run>-<job index>-<attempt>`: unique, so an attempt is never created twice.
+pub fn container_name(run: &str, job: JobId, attempt: u32) -> String {
+    format!("flotilla-{run}-{}-{attempt}", job.0)
+}
+
+fn on_instance(engine: &Engine, job: JobId, instance: InstanceId) -> bool {
+    engine.jobs()[job.0 as usize]
+        .attempts
+        .last()
+        .is_some_and(|a| a.instance == instance)
+}
+
+fn stopping(engine: &Engine, job: JobId) -> bool {
+    engine.jobs()[job.0 as usize]
+        .attempts
+        .last()
+        .is_some_and(|a| a.stop_requested.is_some())
+}
+
+/// Attempts the engine considers STARTING or RUNNING: (job, attempt, host instance).
+fn live_attempts(engine: &Engine) -> Vec<(JobId, u32, InstanceId)> {
+    engine
+        .jobs()
+        .iter()
+        .enumerate()
+        .filter(|(_, j)| matches!(j.status, JobStatus::Starting | JobStatus::Running))
+        .filter_map(|(i, j)| {
+            let a = j.attempts.last()?;
+            Some((JobId(i as u32), j.attempts.len() as u32, a.instance))
+        })
+        .collect()
+}
