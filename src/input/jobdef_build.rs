@@ -424,36 +424,6 @@ pub(crate) fn parse_target_nodes(s: &str, last: u32) -> Result<(u32, u32), Strin
     Ok((start, end))
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn target_nodes_forms() {
-        assert_eq!(parse_target_nodes("0:3", 7), Ok((0, 3)));
-        assert_eq!(parse_target_nodes("2:", 7), Ok((2, 7)));
-        assert_eq!(parse_target_nodes(":3", 7), Ok((0, 3)));
-        assert_eq!(parse_target_nodes("5", 7), Ok((5, 5)));
-        assert_eq!(parse_target_nodes(":", 7), Ok((0, 7)));
-        for bad in ["", "3:1", "0:8", "a:2", "-1:2", "1:2:3"] {
-            assert!(parse_target_nodes(bad, 7).is_err(), "{bad}");
-        }
-    }
-
-    #[test]
-    fn patterns_follow_aws_syntax() {
-        assert!(check_pattern("13*", true).is_ok());
-        assert!(check_pattern("*", true).is_ok());
-        assert!(check_pattern("1a", true).is_err());
-        assert!(check_pattern("", false).is_err());
-        assert!(check_pattern("Host EC2*", false).is_ok());
-        assert!(check_pattern("a*b", false).is_err(), "`*` only at the end");
-        assert!(check_pattern("x(y)", false).is_err());
-        assert!(check_pattern(&"a".repeat(513), false).is_err());
-        assert!(check_pattern(&"a".repeat(512), false).is_ok());
-    }
-}
-
 /// Image, privilege, network and capabilities: what live mode runs the container with.
 fn container_live(
     ctx: &Ctx,
@@ -483,4 +453,34 @@ fn container_live(
         live.capabilities.push(name.to_string());
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_nodes_forms() {
+        assert_eq!(parse_target_nodes("0:3", 7), Ok((0, 3)));
+        assert_eq!(parse_target_nodes("2:", 7), Ok((2, 7)));
+        assert_eq!(parse_target_nodes(":3", 7), Ok((0, 3)));
+        assert_eq!(parse_target_nodes("5", 7), Ok((5, 5)));
+        assert_eq!(parse_target_nodes(":", 7), Ok((0, 7)));
+        for bad in ["", "3:1", "0:8", "a:2", "-1:2", "1:2:3"] {
+            assert!(parse_target_nodes(bad, 7).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn patterns_follow_aws_syntax() {
+        assert!(check_pattern("13*", true).is_ok());
+        assert!(check_pattern("*", true).is_ok());
+        assert!(check_pattern("1a", true).is_err());
+        assert!(check_pattern("", false).is_err());
+        assert!(check_pattern("Host EC2*", false).is_ok());
+        assert!(check_pattern("a*b", false).is_err(), "`*` only at the end");
+        assert!(check_pattern("x(y)", false).is_err());
+        assert!(check_pattern(&"a".repeat(513), false).is_err());
+        assert!(check_pattern(&"a".repeat(512), false).is_ok());
+    }
 }

@@ -140,10 +140,19 @@ impl LiveDriver {
         observer: &mut dyn crate::driver::Observer,
     ) -> std::io::Result<crate::driver::LoopStats> {
         let mut stats = crate::driver::LoopStats::default();
-        let mut commands = Vec::new();
+        let mut deferred = Vec::new();
         while let Some((now, input)) = self.next_input(engine) {
             let t0 = Instant::now();
-            journal.input(now, &input)?;
+            // Group commit: every input due now is journaled and handled at once, but the
+            // commands that touch the hosts wait until the journal is on disk.
+            let mut next = Some((now, input));
+            while let Some((now, input)) = next.take() {
+                journal.input(now, &input)?;
+                self.step(engine, now, input, observer, &mut deferred);
+                stats.events_processed += 1;
+                stats.end = now;
+                next = self.poll_ready(engine).map(|i| (self.now(), i));
+            }
             let f0 = Instant::now();
             journal.sync()?;
             self.fsync += f0.elapsed();
@@ -151,30 +160,32 @@ impl LiveDriver {
             for ack in self.acks.drain(..) {
                 let _ = ack.send(());
             }
-            self.step(engine, now, input, observer, &mut commands);
-            stats.events_processed += 1;
-            stats.commands += commands.len() as u64;
-            stats.end = now;
+            stats.commands += deferred.len() as u64;
+            for c in deferred.drain(..) {
+                self.apply(engine, &c);
+            }
             self.busy += t0.elapsed();
         }
         Ok(stats)
     }
 
-    /// Hands one input to the engine and carries out its commands.
+    /// Hands one input to the engine; its commands go to `deferred`, to be carried out
+    /// once the input is on disk.
     fn step(
         &mut self,
         engine: &mut Engine,
         now: SimTime,
         input: Input,
         observer: &mut dyn crate::driver::Observer,
-        commands: &mut Vec<Command>,
+        deferred: &mut Vec<Command>,
     ) {
         self.note_input(engine, &input);
         observer.input(now, &input);
-        engine.handle(now, input, commands);
-        for c in commands.drain(..) {
-            observer.command(now, &c);
-            self.apply(engine, &c, false);
+        let from = deferred.len();
+        engine.handle(now, input, deferred);
+        for c in &deferred[from..] {
+            observer.command(now, c);
+            self.note_command(c);
         }
     }
 
@@ -248,31 +259,13 @@ impl LiveDriver {
     /// cancel, or the engine's wakeup; `None` when the run is over.
     fn next_input(&mut self, engine: &Engine) -> Option<(SimTime, Input)> {
         loop {
-            if let Some(i) = self.pending.pop_front() {
+            if let Some(i) = self.poll_ready(engine) {
                 return Some((self.now(), i));
-            }
-            let now = self.now();
-            if self.trace.front().is_some_and(|j| j.submit <= now) {
-                return Some((now, self.submit_next(engine)));
-            }
-            if let Some(&(at, job, terminate)) = self.timed.first() {
-                if at <= now {
-                    self.timed.pop_first();
-                    let job = JobId(job);
-                    let i = if terminate {
-                        Input::TerminateJobRequested { job }
-                    } else {
-                        Input::CancelJobRequested { job }
-                    };
-                    return Some((now, i));
-                }
-            }
-            if engine.next_wakeup().is_some_and(|w| w <= now) {
-                return Some((now, Input::Wakeup));
             }
             if self.trace.is_empty() && engine.open_jobs() == 0 && self.attempts.is_empty() {
                 return None;
             }
+            let now = self.now();
             let wait = self.next_deadline(engine).map_or(Duration::from_millis(500), |d| {
                 Duration::from_millis(d.0.saturating_sub(now.0)).min(Duration::from_millis(500))
             });
@@ -282,6 +275,36 @@ impl LiveDriver {
                 Err(RecvTimeoutError::Disconnected) => return None,
             }
         }
+    }
+
+    /// An input due now, without blocking: a reported fact, a submission, a cancel, or the
+    /// engine's wakeup.
+    fn poll_ready(&mut self, engine: &Engine) -> Option<Input> {
+        while let Ok(m) = self.rx.try_recv() {
+            self.on_msg(engine, m);
+        }
+        if let Some(i) = self.pending.pop_front() {
+            return Some(i);
+        }
+        let now = self.now();
+        if self.trace.front().is_some_and(|j| j.submit <= now) {
+            return Some(self.submit_next(engine));
+        }
+        if let Some(&(at, job, terminate)) = self.timed.first() {
+            if at <= now {
+                self.timed.pop_first();
+                let job = JobId(job);
+                return Some(if terminate {
+                    Input::TerminateJobRequested { job }
+                } else {
+                    Input::CancelJobRequested { job }
+                });
+            }
+        }
+        engine
+            .next_wakeup()
+            .is_some_and(|w| w <= now)
+            .then_some(Input::Wakeup)
     }
 
     fn next_deadline(&self, engine: &Engine) -> Option<SimTime> {
@@ -437,12 +460,8 @@ impl LiveDriver {
         }
     }
 
-    /// Carries out one command (`replaying` = only bookkeeping).
-    fn apply(&mut self, engine: &Engine, c: &Command, replaying: bool) {
-        self.note_command(c);
-        if replaying {
-            return;
-        }
+    /// Carries out one command.
+    fn apply(&mut self, engine: &Engine, c: &Command) {
         match c {
             Command::AdoptHost { instance, .. } => {
                 // Hosts were probed before the run; the lost ones were left out.

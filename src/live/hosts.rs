@@ -140,7 +140,7 @@ pub fn load_hosts(path: &Path) -> anyhow::Result<HostsFile> {
     let text =
         std::fs::read_to_string(path).with_context(|| format!("reading {}", path.display()))?;
     let wire: WireFile = toml::from_str(&text).map_err(|e| {
-        let line = e.span().map(|s| text[..s.start].lines().count().max(1));
+        let line = e.span().map(|s| text[..s.start].matches('\n').count() + 1);
         let at = line.map_or(String::new(), |l| format!(":{l}"));
         anyhow::anyhow!("{}{at}: {}", path.display(), e.message())
     })?;
