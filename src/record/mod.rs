@@ -2,6 +2,7 @@
 //! in one directory. Reports read only these.
 
 pub mod aws_json;
+pub mod diff;
 pub mod events;
 pub mod metrics;
 pub mod tables;
