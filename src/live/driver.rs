@@ -56,6 +56,7 @@ pub struct LiveDriver {
     pending: VecDeque<Input>,
     attempts: BTreeMap<(JobId, u32), watch::Sender<Option<Duration>>>,
     acks: Vec<tokio::sync::oneshot::Sender<()>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
     tx: Sender<Msg>,
     rx: Receiver<Msg>,
     rt: tokio::runtime::Handle,
@@ -107,6 +108,7 @@ impl LiveDriver {
             pending: VecDeque::new(),
             attempts: BTreeMap::new(),
             acks: Vec::new(),
+            tasks: Vec::new(),
             tx,
             rx,
             rt,
@@ -166,7 +168,24 @@ impl LiveDriver {
             }
             self.busy += t0.elapsed();
         }
+        self.finish_tasks();
         Ok(stats)
+    }
+
+    /// Waits (at most a minute) for executors still saving logs or removing containers.
+    fn finish_tasks(&mut self) {
+        for ack in self.acks.drain(..) {
+            let _ = ack.send(());
+        }
+        let tasks = std::mem::take(&mut self.tasks);
+        let all = async move {
+            for t in tasks {
+                let _ = t.await;
+            }
+        };
+        let _ = self
+            .rt
+            .block_on(async { tokio::time::timeout(Duration::from_secs(60), all).await });
     }
 
     /// Hands one input to the engine; its commands go to `deferred`, to be carried out
@@ -212,8 +231,34 @@ impl LiveDriver {
                 self.note_command(&c);
             }
         }
-        for (job, attempt, instance) in live_attempts(engine) {
+        let live = live_attempts(engine);
+        let keep: BTreeSet<String> = live
+            .iter()
+            .map(|&(j, a, _)| container_name(&self.run, j, a))
+            .collect();
+        self.remove_ended_containers(keep);
+        for (job, attempt, instance) in live {
             self.start(engine, job, attempt, instance, true);
+        }
+    }
+
+    /// After a resume: containers of this run whose exit is already journaled (the driver
+    /// died between journaling it and removing them) are removed; their logs were saved
+    /// before the exit was reported.
+    fn remove_ended_containers(&mut self, keep: BTreeSet<String>) {
+        for h in &self.hosts {
+            let Executor::Docker(d) = h.executor.clone() else {
+                continue;
+            };
+            let (run, keep) = (self.run.clone(), keep.clone());
+            self.tasks.push(self.rt.spawn(async move {
+                let names = super::docker::containers_labelled(&d, "flotilla.run", &run).await;
+                for n in names.unwrap_or_default() {
+                    if !keep.contains(&n) {
+                        super::docker::remove(&d, &n).await;
+                    }
+                }
+            }));
         }
     }
 
@@ -507,9 +552,10 @@ impl LiveDriver {
         self.starts += 1;
         let exec = self.hosts[host].executor.clone();
         let tx = self.tx.clone();
-        self.rt.spawn(executor::run_attempt(
+        self.tasks.retain(|t| !t.is_finished());
+        self.tasks.push(self.rt.spawn(executor::run_attempt(
             exec, spec, job, attempt, host, stop_rx, tx, resume,
-        ));
+        )));
     }
 
     /// What the container of an attempt is: image and network from the job definition,
