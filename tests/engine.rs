@@ -338,3 +338,58 @@ fn a_failing_job_is_retried_up_to_its_attempts() {
     assert!(j.attempts.iter().all(|a| a.exit_code == Some(3)));
     assert_eq!(run.summary.jobs_failed, 1);
 }
+
+/// Drives an engine by hand on one UNMANAGED 2-vCPU host: submit `job` (2 attempts), start
+/// it, and report its container exited with `exit_code` and `cause`; returns the engine.
+fn exit_with(exit_code: i32, cause: flotilla::engine::ExitCause) -> flotilla::engine::Engine {
+    use flotilla::engine::{Command, Engine, Input};
+    let s = scenario(
+        small_catalog(),
+        vec![unmanaged_ce("host", &[("h", 2, 4096, 0)])],
+        vec![queue("q", 1, &[0])],
+        vec![],
+    );
+    let mut e = Engine::new(s.cluster);
+    let mut out = Vec::new();
+    let mut spec = job("a", 0, 0, 1, 64, 10).spec;
+    spec.attempts = 2;
+    let t = SimTime::ZERO;
+    e.handle(t, Input::JobSubmitted(Box::new(spec)), &mut out);
+    e.handle(t, Input::Wakeup, &mut out);
+    let Some(Command::AdoptHost { instance, .. }) = out.first().cloned() else {
+        panic!("the host is adopted first: {out:?}")
+    };
+    e.handle(t, Input::InstanceReady { instance }, &mut out);
+    e.handle(t, Input::Wakeup, &mut out);
+    let started = out.iter().any(|c| matches!(c, Command::StartJob { .. }));
+    assert!(started, "{out:?}");
+    let job = flotilla::model::JobId(0);
+    e.handle(t, Input::JobRunning { job, attempt: 1 }, &mut out);
+    let exited = Input::JobExited {
+        job,
+        attempt: 1,
+        exit_code,
+        cause,
+    };
+    e.handle(SimTime(5000), exited, &mut out);
+    e
+}
+
+#[test]
+fn an_oom_kill_fails_the_attempt_whatever_its_exit_code() {
+    use flotilla::engine::ExitCause;
+    // An OOM-killed child can leave exit code 0 (live-mode reference §3.5): still a failure.
+    let e = exit_with(0, ExitCause::OutOfMemory);
+    let j = &e.jobs()[0];
+    assert_eq!(j.attempts[0].status_reason, Some(StatusReason::OutOfMemory));
+    assert_eq!(j.status, JobStatus::Runnable, "retried: attempts = 2");
+    assert_eq!(
+        StatusReason::OutOfMemory.to_string(),
+        "OutOfMemoryError: Container killed due to memory usage"
+    );
+    let ok = exit_with(0, ExitCause::Exited);
+    assert_eq!(ok.jobs()[0].status, JobStatus::Succeeded);
+    let cannot = exit_with(125, ExitCause::CannotStart);
+    let reason = cannot.jobs()[0].attempts[0].status_reason;
+    assert_eq!(reason, Some(StatusReason::CannotStartContainer));
+}

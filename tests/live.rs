@@ -14,11 +14,22 @@ use support::*;
 /// two machines); the same scenario simulated gives the same outcome.
 #[test]
 fn fifty_jobs_with_dependencies_and_an_array_on_two_hosts() {
-    let Some(daemons) = daemons("fifty", 2) else { return };
+    let Some(daemons) = daemons("fifty", 2) else {
+        return;
+    };
     let mut rows = vec![row("prep", 0.0, "print prep sleep 100").build()];
-    rows.push(row("fan", 0.0, "print fan sleep 100").deps("prep").array(5).build());
+    rows.push(
+        row("fan", 0.0, "print fan sleep 100")
+            .deps("prep")
+            .array(5)
+            .build(),
+    );
     for i in 0..47 {
-        let dep = if i >= 4 { format!("j{}", i - 4) } else { String::new() };
+        let dep = if i >= 4 {
+            format!("j{}", i - 4)
+        } else {
+            String::new()
+        };
         let r = row(&format!("j{i}"), 0.0, &format!("print j{i} sleep 100")).deps(&dep);
         rows.push(r.build());
     }
@@ -30,14 +41,20 @@ fn fifty_jobs_with_dependencies_and_an_array_on_two_hosts() {
     for j in &jobs {
         assert_eq!(j["status"], "SUCCEEDED", "{j:?}");
     }
-    let hosts: std::collections::BTreeSet<&str> =
-        jobs.iter().map(|j| j["instance_type"].as_str()).filter(|h| !h.is_empty()).collect();
+    let hosts: std::collections::BTreeSet<&str> = jobs
+        .iter()
+        .map(|j| j["instance_type"].as_str())
+        .filter(|h| !h.is_empty())
+        .collect();
     assert_eq!(hosts.len(), 2, "both hosts ran jobs: {hosts:?}");
     // Every dependency ended before its dependent started.
     let by_name = |n: &str| jobs.iter().find(|j| j["job_name"] == n).unwrap();
     for i in 4..47 {
         let (a, b) = (by_name(&format!("j{}", i - 4)), by_name(&format!("j{i}")));
-        assert!(secs(a, "stopped_s") <= secs(b, "starting_s"), "j{i} started early");
+        assert!(
+            secs(a, "stopped_s") <= secs(b, "starting_s"),
+            "j{i} started early"
+        );
     }
     for c in 0..5 {
         let child = by_name(&format!("fan:{c}"));
@@ -56,9 +73,13 @@ fn fifty_jobs_with_dependencies_and_an_array_on_two_hosts() {
 /// image does not exist, and the container's security settings, in one run.
 #[test]
 fn retries_oom_timeout_unplaceable_and_security() {
-    let Some(daemons) = daemons("fail", 1) else { return };
+    let Some(daemons) = daemons("fail", 1) else {
+        return;
+    };
     let rows = vec![
-        row("flaky", 0.0, "fail-before-attempt 3 print ok").attempts(3).build(),
+        row("flaky", 0.0, "fail-before-attempt 3 print ok")
+            .attempts(3)
+            .build(),
         row("exit4", 0.0, "exit 4").attempts(3).build(),
         row("always", 0.0, "exit 3").attempts(2).build(),
         row("oom", 0.0, "alloc 64 sleep 100").memory(16).build(),
@@ -73,22 +94,50 @@ fn retries_oom_timeout_unplaceable_and_security() {
     let inspected = watcher.join().expect("watched container inspected");
     let jobs = run.jobs();
     let j = |n: &str| jobs.iter().find(|j| j["job_name"] == n).unwrap().clone();
-    assert_eq!((j("flaky")["status"].as_str(), j("flaky")["attempts"].as_str()), ("SUCCEEDED", "3"));
+    assert_eq!(
+        (
+            j("flaky")["status"].as_str(),
+            j("flaky")["attempts"].as_str()
+        ),
+        ("SUCCEEDED", "3")
+    );
     // evaluateOnExit: exit 4 is EXIT (no retry), anything else RETRY.
-    assert_eq!((j("exit4")["status"].as_str(), j("exit4")["attempts"].as_str()), ("FAILED", "1"));
+    assert_eq!(
+        (
+            j("exit4")["status"].as_str(),
+            j("exit4")["attempts"].as_str()
+        ),
+        ("FAILED", "1")
+    );
     assert_eq!(j("always")["attempts"], "2");
-    assert_eq!(j("always")["status_reason"], "Essential container in task exited");
+    assert_eq!(
+        j("always")["status_reason"],
+        "Essential container in task exited"
+    );
     assert_eq!(j("oom")["status"], "FAILED");
-    assert_eq!(j("oom")["status_reason"], "OutOfMemoryError: Container killed due to memory usage");
-    assert_eq!(j("slow")["status_reason"], "Job attempt duration exceeded timeout");
+    assert_eq!(
+        j("oom")["status_reason"],
+        "OutOfMemoryError: Container killed due to memory usage"
+    );
+    assert_eq!(
+        j("slow")["status_reason"],
+        "Job attempt duration exceeded timeout"
+    );
     let slow_ran = secs(&j("slow"), "stopped_s") - secs(&j("slow"), "running_s");
-    assert!((60.0..95.0).contains(&slow_ran), "stopped {slow_ran} s after running");
+    assert!(
+        (60.0..95.0).contains(&slow_ran),
+        "stopped {slow_ran} s after running"
+    );
     assert!(j("huge")["status_reason"].starts_with("MISCONFIGURATION:JOB_RESOURCE_REQUIREMENT"));
     assert_eq!(j("huge")["attempts"], "0");
     assert!(j("noimage")["status_reason"].starts_with("CannotStartContainerError"));
     assert_eq!(j("watched")["status"], "SUCCEEDED");
     let exits = run.events_of("JobExited");
-    let flaky: Vec<i64> = exits.iter().filter(|e| e["job"] == 0).map(|e| e["exitCode"].as_i64().unwrap()).collect();
+    let flaky: Vec<i64> = exits
+        .iter()
+        .filter(|e| e["job"] == 0)
+        .map(|e| e["exitCode"].as_i64().unwrap())
+        .collect();
     assert_eq!(flaky, vec![1, 1, 0], "two failures, then success");
     assert!(exits.iter().any(|e| e["cause"] == "OutOfMemory"));
     assert_eq!(live.summary.jobs_succeeded, 2);
@@ -103,10 +152,18 @@ fn retries_oom_timeout_unplaceable_and_security() {
     assert_eq!(hc.network_mode.as_deref(), Some("none"));
     assert_eq!(hc.init, Some(true));
     let labels = inspected.config.and_then(|c| c.labels).unwrap_or_default();
-    assert_eq!(labels.get("flotilla.job-name").map(String::as_str), Some("watched"));
-    assert_eq!(labels.get("flotilla.attempt").map(String::as_str), Some("1"));
+    assert_eq!(
+        labels.get("flotilla.job-name").map(String::as_str),
+        Some("watched")
+    );
+    assert_eq!(
+        labels.get("flotilla.attempt").map(String::as_str),
+        Some("1")
+    );
     let logs = run.dir.join("logs/job-00000000");
-    assert!(logs.join("attempt-1/stderr.log").exists() && logs.join("attempt-3/stdout.log").exists());
+    assert!(
+        logs.join("attempt-1/stderr.log").exists() && logs.join("attempt-3/stdout.log").exists()
+    );
     assert_no_containers_left(&daemons);
 }
 
@@ -114,7 +171,9 @@ fn retries_oom_timeout_unplaceable_and_security() {
 /// `flotilla live --resume`: every job accounted for exactly once, no attempt started twice.
 #[test]
 fn killed_driver_resumes_without_losing_or_repeating_jobs() {
-    let Some(daemons) = daemons("resume", 1) else { return };
+    let Some(daemons) = daemons("resume", 1) else {
+        return;
+    };
     let rows: Vec<String> = (0..16)
         .map(|i| row(&format!("r{i}"), 0.0, &format!("print r{i} sleep 1500")).build())
         .collect();
@@ -128,7 +187,11 @@ fn killed_driver_resumes_without_losing_or_repeating_jobs() {
     let jobs = run.jobs();
     assert_eq!(jobs.len(), 16);
     for j in &jobs {
-        assert_eq!((j["status"].as_str(), j["attempts"].as_str()), ("SUCCEEDED", "1"), "{j:?}");
+        assert_eq!(
+            (j["status"].as_str(), j["attempts"].as_str()),
+            ("SUCCEEDED", "1"),
+            "{j:?}"
+        );
     }
     // One StartJob per job in the whole record, and one container's logs per job.
     let starts = run.events_of("StartJob");
@@ -148,7 +211,9 @@ fn killed_driver_resumes_without_losing_or_repeating_jobs() {
 /// retried on the other host.
 #[test]
 fn host_lost_mid_run_retries_elsewhere() {
-    let Some(mut daemons) = daemons("lost", 2) else { return };
+    let Some(mut daemons) = daemons("lost", 2) else {
+        return;
+    };
     let rows: Vec<String> = (0..8)
         .map(|i| row(&format!("l{i}"), 0.0, "sleep 5000").attempts(2).build())
         .collect();
@@ -162,13 +227,22 @@ fn host_lost_mid_run_retries_elsewhere() {
     let jobs = run.jobs();
     for j in &jobs {
         assert_eq!(j["status"], "SUCCEEDED", "{j:?}");
-        assert_eq!(j["instance_type"], "local/h0", "the last attempt ran on the host left");
+        assert_eq!(
+            j["instance_type"], "local/h0",
+            "the last attempt ran on the host left"
+        );
     }
-    assert!(jobs.iter().any(|j| j["attempts"] == "2"), "some attempt was on the lost host");
+    assert!(
+        jobs.iter().any(|j| j["attempts"] == "2"),
+        "some attempt was on the lost host"
+    );
     let terminated = run.events_of("InstanceTerminated");
     assert_eq!(terminated.len(), 1);
     let inst = run.instances();
-    let lost = inst.iter().find(|i| i["instance_type"] == "local/h1").unwrap();
+    let lost = inst
+        .iter()
+        .find(|i| i["instance_type"] == "local/h1")
+        .unwrap();
     assert!(!lost["terminated_s"].is_empty(), "{lost:?}");
     assert_eq!(result.summary.jobs_succeeded, 8);
 }
@@ -179,7 +253,10 @@ fn host_lost_mid_run_retries_elsewhere() {
 fn process_executor_runs_jobs_as_local_processes() {
     let rows = vec![
         row("p0", 0.0, "").definition("sh").build(),
-        row("p1", 0.0, "").definition("sh").parameters("code=3").build(),
+        row("p1", 0.0, "")
+            .definition("sh")
+            .parameters("code=3")
+            .build(),
     ];
     let run = Run::with_process_host("proc", &rows);
     run.live();
@@ -190,5 +267,45 @@ fn process_executor_runs_jobs_as_local_processes() {
     let exits = run.events_of("JobExited");
     assert!(exits.iter().any(|e| e["exitCode"] == 3));
     let out = std::fs::read_to_string(run.dir.join("logs/job-00000000/attempt-1/stdout.log"));
-    assert_eq!(out.unwrap().trim(), "gpus=[]", "no GPU assigned: none visible");
+    assert_eq!(
+        out.unwrap().trim(),
+        "gpus=[]",
+        "no GPU assigned: none visible"
+    );
+}
+
+/// Ctrl-C once: no new work, jobs not yet started are cancelled, running ones finish; twice:
+/// running ones are terminated. Either way the run ends by itself with a whole record.
+#[test]
+fn ctrl_c_cancels_waiting_jobs_and_again_terminates_running_ones() {
+    let Some(daemons) = daemons("ctrlc", 2) else {
+        return;
+    };
+    let rows: Vec<String> = (0..10)
+        .map(|i| row(&format!("c{i}"), 0.0, "sleep 4000").build())
+        .collect();
+    for presses in [1, 2] {
+        let run = Run::new("ctrlc", &daemons[presses - 1..presses], &rows);
+        let mut child = run.spawn_cli();
+        run.wait_for_events("JobRunning", 2);
+        for _ in 0..presses {
+            interrupt(&child);
+            std::thread::sleep(std::time::Duration::from_millis(300));
+        }
+        assert!(child.wait().unwrap().success(), "the run ends by itself");
+        let jobs = run.jobs();
+        let count = |status: &str, reason: &str| {
+            jobs.iter()
+                .filter(|j| j["status"] == status && j["status_reason"] == reason)
+                .count()
+        };
+        let running = if presses == 1 {
+            count("SUCCEEDED", "")
+        } else {
+            count("FAILED", "Terminated by TerminateJob")
+        };
+        assert_eq!(running, 2, "2 jobs ran on the 2-vCPU host: {jobs:?}");
+        assert_eq!(count("FAILED", "Cancelled by CancelJob"), 8, "{jobs:?}");
+        assert_no_containers_left(&daemons[presses - 1..presses]);
+    }
 }

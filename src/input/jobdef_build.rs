@@ -442,7 +442,10 @@ fn container_live(
     live.privileged = c.privileged.as_ref().is_some_and(|b| *b.get_ref());
     live.read_only_root = c.readonly_root_filesystem.unwrap_or(false);
     live.network = c.network_configuration.is_some();
-    let caps = c.linux_parameters.as_ref().and_then(|l| l.capabilities.as_ref());
+    let caps = c
+        .linux_parameters
+        .as_ref()
+        .and_then(|l| l.capabilities.as_ref());
     for (j, cap) in caps.map_or(&[][..], |c| &c.add[..]).iter().enumerate() {
         let name = cap.get_ref().trim_start_matches("CAP_");
         if name.is_empty() || !name.bytes().all(|b| b.is_ascii_uppercase() || b == b'_') {

@@ -67,13 +67,23 @@ pub struct DockerInventory {
 pub async fn inventory(docker: &Docker) -> Result<DockerInventory, String> {
     let info = docker.info().await.map_err(|e| e.to_string())?;
     let mem = info.mem_total.unwrap_or(0).max(0) as u64 >> 20;
-    let gpu_devices = info
+    let ids: Vec<String> = info
         .discovered_devices
         .unwrap_or_default()
         .into_iter()
         .filter_map(|d| d.id)
-        .filter(|id| id.starts_with("nvidia.com/gpu="))
-        .map(|id| id["nvidia.com/gpu=".len()..].to_string())
+        .collect();
+    // `all` and duplicate namings are dropped there; a device known by index is asked for
+    // by index.
+    let gpu_devices = super::gpu::from_docker_devices(&ids)
+        .into_iter()
+        .map(|g| {
+            if g.uuid.is_empty() {
+                g.index.to_string()
+            } else {
+                g.uuid
+            }
+        })
         .collect();
     Ok(DockerInventory {
         vcpus: info.ncpu.unwrap_or(0).max(0) as u32,
@@ -92,7 +102,10 @@ pub fn container_body(spec: &AttemptSpec) -> ContainerCreateBody {
     let mut device_requests = None;
     if !spec.gpu_devices.is_empty() {
         // The container toolkit reads this; the device request is what isolates.
-        env.push(format!("NVIDIA_VISIBLE_DEVICES={}", spec.gpu_devices.join(",")));
+        env.push(format!(
+            "NVIDIA_VISIBLE_DEVICES={}",
+            spec.gpu_devices.join(",")
+        ));
         device_requests = Some(vec![DeviceRequest {
             driver: Some("nvidia".into()),
             device_ids: Some(spec.gpu_devices.clone()),
@@ -161,7 +174,10 @@ pub async fn run_container(
         .is_some_and(|t| !t.starts_with("0001-"));
     if existing.is_none() {
         let opts = CreateContainerOptionsBuilder::new().name(&name).build();
-        if let Err(e) = docker.create_container(Some(opts), container_body(&spec)).await {
+        if let Err(e) = docker
+            .create_container(Some(opts), container_body(&spec))
+            .await
+        {
             return start_error(e);
         }
     }
@@ -183,7 +199,11 @@ pub async fn run_container(
 
 /// Waits for the container to exit, stopping it (SIGTERM, SIGKILL after the grace) when
 /// asked; then reads its exit code and OOM flag.
-async fn wait(docker: &Docker, name: &str, stop: &mut watch::Receiver<Option<Duration>>) -> Outcome {
+async fn wait(
+    docker: &Docker,
+    name: &str,
+    stop: &mut watch::Receiver<Option<Duration>>,
+) -> Outcome {
     let opts = WaitContainerOptionsBuilder::new()
         .condition("not-running")
         .build();
@@ -247,7 +267,10 @@ async fn save_logs(docker: &Docker, spec: &AttemptSpec) {
 
 /// Removes a container and its anonymous volumes (errors ignored: it may be gone).
 pub async fn remove(docker: &Docker, name: &str) {
-    let o = RemoveContainerOptionsBuilder::new().force(true).v(true).build();
+    let o = RemoveContainerOptionsBuilder::new()
+        .force(true)
+        .v(true)
+        .build();
     let _ = docker.remove_container(name, Some(o)).await;
 }
 
@@ -259,6 +282,8 @@ fn start_error(e: DockerError) -> Outcome {
             status_code,
             message,
         } => Outcome::StartFailed(format!("{status_code}: {message}")),
+        // A slow daemon is not a lost host: the health check decides that.
+        DockerError::RequestTimeoutError => Outcome::StartFailed("Docker request timed out".into()),
         other => Outcome::HostLost(other.to_string()),
     }
 }
@@ -293,4 +318,66 @@ pub async fn containers_labelled(
         .flat_map(|c| c.names.unwrap_or_default())
         .map(|n| n.trim_start_matches('/').to_string())
         .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> AttemptSpec {
+        AttemptSpec {
+            name: "flotilla-r-1-1".into(),
+            image: "img".into(),
+            command: vec!["print".into(), "x".into()],
+            env: vec![("A".into(), "1".into())],
+            vcpus: 2,
+            memory_mib: 100,
+            gpu_devices: Vec::new(),
+            labels: vec![("flotilla.run".into(), "r".into())],
+            network: false,
+            capabilities: Vec::new(),
+            read_only_root: false,
+            log_dir: "/tmp/x".into(),
+        }
+    }
+
+    #[test]
+    fn limits_and_security_follow_the_reservation() {
+        let b = container_body(&spec());
+        let h = b.host_config.unwrap();
+        assert_eq!(h.nano_cpus, Some(2_000_000_000));
+        assert_eq!(
+            (h.memory, h.memory_swap),
+            (Some(100 << 20), Some(100 << 20))
+        );
+        assert_eq!(h.cap_drop, Some(vec!["ALL".to_string()]));
+        assert_eq!(h.cap_add, None);
+        assert_eq!(h.network_mode.as_deref(), Some("none"));
+        assert_eq!(h.device_requests, None);
+        assert_eq!(b.env, Some(vec!["A=1".to_string()]));
+    }
+
+    #[test]
+    fn gpus_become_a_device_request_with_explicit_ids() {
+        let mut s = spec();
+        s.gpu_devices = vec!["GPU-aaa".into(), "GPU-bbb".into()];
+        s.capabilities = vec!["SYS_PTRACE".into()];
+        s.network = true;
+        s.read_only_root = true;
+        let b = container_body(&s);
+        let h = b.host_config.unwrap();
+        let d = &h.device_requests.unwrap()[0];
+        assert_eq!(d.driver.as_deref(), Some("nvidia"));
+        assert_eq!(d.device_ids, Some(s.gpu_devices.clone()));
+        assert_eq!(d.count, None, "explicit ids, never a count");
+        assert_eq!(d.capabilities, Some(vec![vec!["gpu".to_string()]]));
+        assert!(b
+            .env
+            .unwrap()
+            .contains(&"NVIDIA_VISIBLE_DEVICES=GPU-aaa,GPU-bbb".to_string()));
+        assert_eq!(h.cap_add, Some(vec!["SYS_PTRACE".to_string()]));
+        assert_eq!(h.network_mode.as_deref(), Some("bridge"));
+        assert_eq!(h.readonly_rootfs, Some(true));
+        assert_eq!(h.privileged, Some(false));
+    }
 }

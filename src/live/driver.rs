@@ -6,7 +6,7 @@ use super::attempt::{AttemptSpec, Outcome};
 use super::executor::{self, Executor, Msg};
 use super::journal::{Journal, ProbedHost};
 use crate::engine::{
-    job_id, ArrayLink, Command, Engine, ExitCause, Input, InstanceId, STOP_GRACE,
+    job_id, ArrayLink, Command, Engine, ExitCause, Input, InstanceId, InstanceState, STOP_GRACE,
 };
 use crate::input::JobDefinitions;
 use crate::model::{InstanceTypeId, JobId, JobStatus, SimDuration, SimTime};
@@ -61,7 +61,13 @@ pub struct LiveDriver {
     rx: Receiver<Msg>,
     rt: tokio::runtime::Handle,
     interrupts: u32,
+    /// Every host is lost: waiting jobs are cancelled as they come.
+    no_hosts_left: bool,
+    /// Jobs already sent a CancelJob by `cancel_waiting`.
+    cancel_sent: BTreeSet<u32>,
     last: SimTime,
+    /// Engine time and the instant it was read, once driving starts.
+    clock: Option<(u64, Instant)>,
     /// Time spent deciding and dispatching (not waiting), for the overhead figure.
     pub busy: Duration,
     /// Time spent forcing the journal to disk.
@@ -113,7 +119,10 @@ impl LiveDriver {
             rx,
             rt,
             interrupts: 0,
+            no_hosts_left: false,
+            cancel_sent: BTreeSet::new(),
             last: SimTime::ZERO,
+            clock: None,
             busy: Duration::ZERO,
             fsync: Duration::ZERO,
             starts: 0,
@@ -125,12 +134,18 @@ impl LiveDriver {
         self.tx.clone()
     }
 
-    /// Engine time now: wall-clock milliseconds since the run's origin, never going back.
+    /// Engine time now: milliseconds since the run's origin. The wall clock is read once,
+    /// when this process starts driving; after that a monotonic clock counts, so a clock
+    /// step cannot fire timeouts early or freeze time.
     fn now(&mut self) -> SimTime {
-        let unix = SystemTime::now()
-            .duration_since(UNIX_EPOCH)
-            .map_or(0, |d| d.as_millis() as u64);
-        self.last = self.last.max(SimTime(unix.saturating_sub(self.origin_unix_ms)));
+        let (base, at) = *self.clock.get_or_insert_with(|| {
+            let unix = SystemTime::now()
+                .duration_since(UNIX_EPOCH)
+                .map_or(0, |d| d.as_millis() as u64);
+            (unix.saturating_sub(self.origin_unix_ms), Instant::now())
+        });
+        let t = SimTime(base + at.elapsed().as_millis() as u64);
+        self.last = self.last.max(t);
         self.last
     }
 
@@ -141,7 +156,10 @@ impl LiveDriver {
         journal: &mut Journal,
         observer: &mut dyn crate::driver::Observer,
     ) -> std::io::Result<crate::driver::LoopStats> {
-        let mut stats = crate::driver::LoopStats::default();
+        let mut stats = crate::driver::LoopStats {
+            end: self.last,
+            ..Default::default()
+        };
         let mut deferred = Vec::new();
         while let Some((now, input)) = self.next_input(engine) {
             let t0 = Instant::now();
@@ -220,8 +238,14 @@ impl LiveDriver {
         let mut commands = Vec::new();
         for (now, input) in inputs {
             self.last = self.last.max(now);
-            if let Input::JobSubmitted(_) = input {
-                self.submit_next(engine);
+            match input {
+                Input::JobSubmitted(_) => {
+                    self.submit_next(engine);
+                }
+                // Already delivered: must not fire again after the resume.
+                Input::CancelJobRequested { job } => self.fired(job, false),
+                Input::TerminateJobRequested { job } => self.fired(job, true),
+                _ => {}
             }
             self.note_input(engine, &input);
             observer.input(now, &input);
@@ -237,8 +261,28 @@ impl LiveDriver {
             .map(|&(j, a, _)| container_name(&self.run, j, a))
             .collect();
         self.remove_ended_containers(keep);
+        // Hosts adopted just before the crash whose readiness was not journaled yet.
+        for (i, inst) in engine.instances().iter().enumerate() {
+            let id = InstanceId(i as u32);
+            if inst.state == InstanceState::Pending && self.host_of_instance.contains_key(&id) {
+                self.pending
+                    .push_back(Input::InstanceReady { instance: id });
+            }
+        }
         for (job, attempt, instance) in live {
             self.start(engine, job, attempt, instance, true);
+        }
+    }
+
+    /// Drops a trace cancel (or terminate) of `job` that the journal shows delivered.
+    fn fired(&mut self, job: JobId, terminate: bool) {
+        let hit = self
+            .timed
+            .iter()
+            .find(|&&(_, j, t)| j == job.0 && t == terminate)
+            .copied();
+        if let Some(k) = hit {
+            self.timed.remove(&k);
         }
     }
 
@@ -251,14 +295,15 @@ impl LiveDriver {
                 continue;
             };
             let (run, keep) = (self.run.clone(), keep.clone());
-            self.tasks.push(self.rt.spawn(async move {
+            // Done before any new container exists, so none of them can be swept.
+            self.rt.block_on(async move {
                 let names = super::docker::containers_labelled(&d, "flotilla.run", &run).await;
                 for n in names.unwrap_or_default() {
                     if !keep.contains(&n) {
                         super::docker::remove(&d, &n).await;
                     }
                 }
-            }));
+            });
         }
     }
 
@@ -279,7 +324,10 @@ impl LiveDriver {
                     .copied()
                     .collect();
                 for k in gone {
-                    self.attempts.remove(&k);
+                    // Killed, in case the host was only slow: never two copies running.
+                    if let Some(s) = self.attempts.remove(&k) {
+                        let _ = s.send(Some(Duration::ZERO));
+                    }
                 }
             }
             _ => {}
@@ -294,7 +342,11 @@ impl LiveDriver {
             ..
         } = c
         {
-            if let Some(h) = self.hosts.iter().position(|h| h.instance_type == *instance_type) {
+            if let Some(h) = self
+                .hosts
+                .iter()
+                .position(|h| h.instance_type == *instance_type)
+            {
                 self.host_of_instance.insert(*instance, h);
             }
         }
@@ -311,9 +363,11 @@ impl LiveDriver {
                 return None;
             }
             let now = self.now();
-            let wait = self.next_deadline(engine).map_or(Duration::from_millis(500), |d| {
-                Duration::from_millis(d.0.saturating_sub(now.0)).min(Duration::from_millis(500))
-            });
+            let wait = self
+                .next_deadline(engine)
+                .map_or(Duration::from_millis(500), |d| {
+                    Duration::from_millis(d.0.saturating_sub(now.0)).min(Duration::from_millis(500))
+                });
             match self.rx.recv_timeout(wait) {
                 Ok(m) => self.on_msg(engine, m),
                 Err(RecvTimeoutError::Timeout) => {}
@@ -327,6 +381,9 @@ impl LiveDriver {
     fn poll_ready(&mut self, engine: &Engine) -> Option<Input> {
         while let Ok(m) = self.rx.try_recv() {
             self.on_msg(engine, m);
+        }
+        if self.interrupts > 0 || self.no_hosts_left {
+            self.cancel_waiting(engine);
         }
         if let Some(i) = self.pending.pop_front() {
             return Some(i);
@@ -413,6 +470,10 @@ impl LiveDriver {
             }
             Outcome::HostLost(why) => {
                 let _ = ack.send(());
+                if self.lost_hosts.contains(&host) {
+                    // The engine already failed it with the host; nothing more to wait for.
+                    self.attempts.remove(&(job, attempt));
+                }
                 return self.host_lost(host, &why);
             }
         };
@@ -438,36 +499,60 @@ impl LiveDriver {
             .find(|(_, &h)| h == host)
             .map(|(&i, _)| i);
         if let Some(instance) = inst {
-            self.pending.push_back(Input::InstanceTerminated { instance });
+            self.pending
+                .push_back(Input::InstanceTerminated { instance });
+        }
+        if self.lost_hosts.len() == self.hosts.len() {
+            // UNMANAGED hosts never come back by themselves: without one the run could only
+            // wait forever, so it ends as after Ctrl-C.
+            eprintln!("flotilla live: no host left: cancelling the jobs still waiting");
+            self.no_hosts_left = true;
         }
     }
 
     /// Ctrl-C: the first stops submitting and cancels every job not yet started; the
-    /// second terminates the running ones. The engine does both, so the record stays whole.
+    /// second also terminates the running ones (SIGTERM, SIGKILL 30 s later); a third kills
+    /// them at once. Jobs that become RUNNABLE later (retries, dependents) are cancelled as
+    /// they appear. The engine does all of it, so the record stays whole.
     fn interrupt(&mut self, engine: &Engine) {
         self.interrupts += 1;
-        let first = self.interrupts == 1;
-        if first {
-            eprintln!(
+        match self.interrupts {
+            1 => eprintln!(
                 "flotilla live: interrupted: no new jobs; waiting for running ones \
                  (Ctrl-C again stops them)"
-            );
-            self.trace.clear();
-            self.timed.clear();
-        } else {
-            eprintln!("flotilla live: stopping running jobs");
+            ),
+            2 => eprintln!("flotilla live: stopping running jobs (Ctrl-C again kills them)"),
+            _ => {
+                eprintln!("flotilla live: killing running jobs");
+                for s in self.attempts.values() {
+                    let _ = s.send(Some(Duration::ZERO));
+                }
+            }
         }
+        self.trace.clear();
+        self.timed.clear();
+        self.cancel_waiting(engine);
+        if self.interrupts == 2 {
+            for (i, j) in engine.jobs().iter().enumerate() {
+                if matches!(j.status, JobStatus::Starting | JobStatus::Running) {
+                    let job = JobId(i as u32);
+                    self.pending.push_back(Input::TerminateJobRequested { job });
+                }
+            }
+        }
+    }
+
+    /// After Ctrl-C (or with no host left): CancelJob for every job not yet started, once.
+    fn cancel_waiting(&mut self, engine: &Engine) {
         for (i, j) in engine.jobs().iter().enumerate() {
-            let job = JobId(i as u32);
-            let waiting = matches!(
-                j.status,
-                JobStatus::Submitted | JobStatus::Pending | JobStatus::Runnable
-            );
-            let running = matches!(j.status, JobStatus::Starting | JobStatus::Running);
-            if first && waiting && !matches!(j.array, Some(ArrayLink::Parent { .. })) {
-                self.pending.push_back(Input::CancelJobRequested { job });
-            } else if !first && running {
-                self.pending.push_back(Input::TerminateJobRequested { job });
+            let waiting = matches!(j.status, JobStatus::Submitted | JobStatus::Runnable)
+                || (j.status == JobStatus::Pending
+                    && !matches!(j.array, Some(ArrayLink::Parent { .. })));
+            if waiting && !self.cancel_sent.contains(&(i as u32)) {
+                self.cancel_sent.insert(i as u32);
+                self.pending.push_back(Input::CancelJobRequested {
+                    job: JobId(i as u32),
+                });
             }
         }
     }
@@ -539,10 +624,24 @@ impl LiveDriver {
     }
 
     /// Starts (or, resuming, picks up) an attempt on its host's executor.
-    fn start(&mut self, engine: &Engine, job: JobId, attempt: u32, instance: InstanceId, resume: bool) {
+    fn start(
+        &mut self,
+        engine: &Engine,
+        job: JobId,
+        attempt: u32,
+        instance: InstanceId,
+        resume: bool,
+    ) {
         let Some(&host) = self.host_of_instance.get(&instance) else {
             return;
         };
+        // A later input of the same batch may have ended this attempt already.
+        let j = &engine.jobs()[job.0 as usize];
+        let current = j.attempts.len() as u32 == attempt
+            && matches!(j.status, JobStatus::Starting | JobStatus::Running);
+        if !current {
+            return;
+        }
         let spec = self.attempt_spec(engine, job, attempt, host);
         let (stop_tx, stop_rx) = watch::channel(None);
         if resume && stopping(engine, job) {
@@ -573,7 +672,11 @@ impl LiveDriver {
         } else {
             container.image.clone()
         };
-        let facts = self.facts.get(job.0 as usize).or(self.facts.last()).copied();
+        let facts = self
+            .facts
+            .get(job.0 as usize)
+            .or(self.facts.last())
+            .copied();
         let mut env = spec.environment.clone();
         env.extend(engine.batch_environment(job));
         if let Some(f) = facts {

@@ -14,6 +14,8 @@ pub enum Executor {
     Docker(bollard::Docker),
     /// Processes of this machine (no isolation).
     Process,
+    /// A host that could not be reached when the run resumed: every attempt on it is lost.
+    Unreachable,
 }
 
 /// What executors, health checks and signal handlers tell the driver.
@@ -62,19 +64,36 @@ pub async fn run_attempt(
     tx: Sender<Msg>,
     resume: bool,
 ) {
-    let (run_tx, run_rx) = oneshot::channel();
-    let tx2 = tx.clone();
-    tokio::spawn(async move {
-        if run_rx.await.is_ok() {
-            let _ = tx2.send(Msg::Running { job, attempt });
+    let (run_tx, mut run_rx) = oneshot::channel();
+    let (exec2, spec2) = (exec.clone(), spec.clone());
+    let work = async move {
+        let spec = spec2;
+        match exec2 {
+            Executor::Docker(d) => {
+                super::docker::run_container(d, spec, stop, run_tx, resume).await
+            }
+            Executor::Process if resume => super::process::abandon(&spec).await,
+            Executor::Process => super::process::run_process(&spec, stop, run_tx).await,
+            Executor::Unreachable => Outcome::HostLost("unreachable since the resume".into()),
         }
-    });
-    let outcome = match &exec {
-        Executor::Docker(d) => {
-            super::docker::run_container(d.clone(), spec.clone(), stop, run_tx, resume).await
-        }
-        Executor::Process => super::process::run_process(&spec, stop, run_tx).await,
     };
+    tokio::pin!(work);
+    // Running and Ended go out from this one task, in that order.
+    let mut forwarded = false;
+    let outcome = loop {
+        tokio::select! {
+            o = &mut work => break o,
+            r = &mut run_rx, if !forwarded => {
+                forwarded = true;
+                if r.is_ok() {
+                    let _ = tx.send(Msg::Running { job, attempt });
+                }
+            }
+        }
+    };
+    if !forwarded && run_rx.try_recv().is_ok() {
+        let _ = tx.send(Msg::Running { job, attempt });
+    }
     let lost = matches!(outcome, Outcome::HostLost(_));
     let (ack, acked) = oneshot::channel();
     let ended = Msg::Ended {

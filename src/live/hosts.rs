@@ -170,8 +170,16 @@ pub fn load_hosts(path: &Path) -> anyhow::Result<HostsFile> {
 }
 
 fn host(w: WireHost, base: &Path, at: &str) -> anyhow::Result<HostConfig> {
-    if w.name.is_empty() || !w.name.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
-        bail!("{at}.name: expected letters, digits, `-`, `_` or `.`, got `{}`", w.name);
+    if w.name.is_empty()
+        || !w
+            .name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+    {
+        bail!(
+            "{at}.name: expected letters, digits, `-`, `_` or `.`, got `{}`",
+            w.name
+        );
     }
     let endpoint = match w.executor.as_deref().unwrap_or("docker") {
         "process" if w.endpoint.is_some() => {

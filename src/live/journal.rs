@@ -12,7 +12,7 @@ use crate::engine::Input;
 use crate::model::SimTime;
 use serde::{Deserialize, Serialize};
 use std::fs::{File, OpenOptions};
-use std::io::{BufRead, BufReader, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 
 /// The journal's file name inside the run folder.
@@ -34,6 +34,9 @@ pub struct Header {
     /// The hosts as probed at the start; a resumed run reuses them so the engine sees the
     /// same cluster.
     pub probed: Vec<ProbedHost>,
+    /// `--image`: the image of jobs whose definition names none.
+    #[serde(default)]
+    pub default_image: Option<String>,
 }
 
 /// A host as probed at the start of a run.
@@ -67,7 +70,10 @@ impl Journal {
     /// Creates `dir/journal.jsonl` with its header; refuses to overwrite one.
     pub fn create(dir: &Path, header: &Header) -> std::io::Result<Journal> {
         let path = dir.join(JOURNAL);
-        let file = OpenOptions::new().create_new(true).append(true).open(&path)?;
+        let file = OpenOptions::new()
+            .create_new(true)
+            .append(true)
+            .open(&path)?;
         let mut j = Journal { file, path };
         j.line(&serde_json::to_string(header).map_err(std::io::Error::other)?)?;
         j.sync()?;
@@ -111,26 +117,79 @@ impl Journal {
 }
 
 /// Reads a journal: its header and its inputs. A torn last line (the driver killed while
-/// writing it) is dropped: its input was never acted upon.
+/// writing it) is cut off the file: its input was never acted upon.
 pub fn read(dir: &Path) -> anyhow::Result<(Header, Vec<(SimTime, Input)>)> {
     let path = dir.join(JOURNAL);
-    let f = File::open(&path)
+    // Bytes, not text: a torn last line may end inside a UTF-8 character.
+    let text = std::fs::read(&path)
         .map_err(|e| anyhow::anyhow!("{}: {e} (is this a live run folder?)", path.display()))?;
-    let mut lines = BufReader::new(f).lines();
+    let mut lines = text.split_inclusive(|&b| b == b'\n');
     let first = lines
         .next()
-        .ok_or_else(|| anyhow::anyhow!("{}: empty journal", path.display()))??;
-    let header: Header = serde_json::from_str(&first)
+        .ok_or_else(|| anyhow::anyhow!("{}: empty journal", path.display()))?;
+    let header: Header = serde_json::from_slice(first)
         .map_err(|e| anyhow::anyhow!("{}:1: bad header: {e}", path.display()))?;
     let mut inputs = Vec::new();
-    let all: Vec<String> = lines.collect::<Result<_, _>>()?;
-    let n = all.len();
-    for (i, l) in all.into_iter().enumerate() {
-        match serde_json::from_str::<Entry>(&l) {
-            Ok(e) => inputs.push((SimTime(e.t), e.input)),
-            Err(_) if i + 1 == n => break,
+    let mut good = first.len();
+    for (i, l) in lines.enumerate() {
+        match serde_json::from_slice::<Entry>(l) {
+            Ok(e) if l.ends_with(b"\n") => inputs.push((SimTime(e.t), e.input)),
+            _ if good + l.len() == text.len() => {
+                truncate(&path, good)?;
+                break;
+            }
+            Ok(_) => unreachable!("only the last line can lack its newline"),
             Err(e) => anyhow::bail!("{}:{}: {e}", path.display(), i + 2),
         }
+        good += l.len();
     }
     Ok((header, inputs))
+}
+
+fn truncate(path: &Path, len: usize) -> std::io::Result<()> {
+    let f = OpenOptions::new().write(true).open(path)?;
+    f.set_len(len as u64)?;
+    f.sync_data()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_torn_last_line_is_dropped_and_cut_off() {
+        let dir = std::env::temp_dir().join(format!("flt-journal-{}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir).unwrap();
+        let header = Header {
+            run: "r".into(),
+            scenario: "s.toml".into(),
+            trace: None,
+            hosts: "h.toml".into(),
+            origin_unix_ms: 1,
+            probed: Vec::new(),
+            default_image: None,
+        };
+        let mut j = Journal::create(&dir, &header).unwrap();
+        j.input(SimTime(5), &Input::Wakeup).unwrap();
+        j.sync().unwrap();
+        drop(j);
+        let p = dir.join(JOURNAL);
+        let full = std::fs::read_to_string(&p).unwrap();
+        let mut torn = format!("{full}{{\"t\":9,\"input\":\"é").into_bytes();
+        torn.pop(); // half of `é`
+        std::fs::write(&p, torn).unwrap();
+        let (h, inputs) = read(&dir).unwrap();
+        assert_eq!(h, header);
+        assert_eq!(inputs, vec![(SimTime(5), Input::Wakeup)]);
+        assert_eq!(
+            std::fs::read_to_string(&p).unwrap(),
+            full,
+            "torn line cut off"
+        );
+        assert!(Journal::create(&dir, &header).is_err(), "never overwritten");
+        std::fs::write(&p, format!("{full}garbage\n{full}")).unwrap();
+        let e = read(&dir).unwrap_err().to_string();
+        assert!(e.contains("journal.jsonl:3"), "{e}");
+    }
 }

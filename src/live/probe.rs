@@ -82,7 +82,14 @@ async fn probe(ce: &str, h: &HostConfig) -> Result<(ProbedHost, Executor), Strin
 }
 
 /// A host's capacity after the file's caps (never above what it reported).
-fn capped(ce: &str, name: &str, vcpus: u32, mem: u64, mut gpus: Vec<String>, cap: Caps) -> ProbedHost {
+fn capped(
+    ce: &str,
+    name: &str,
+    vcpus: u32,
+    mem: u64,
+    mut gpus: Vec<String>,
+    cap: Caps,
+) -> ProbedHost {
     if let Some(g) = cap.gpus {
         gpus.truncate(g as usize);
     }
@@ -103,7 +110,8 @@ fn local_vcpus() -> u32 {
 }
 
 fn local_memory_mib() -> Result<u64, String> {
-    let text = std::fs::read_to_string("/proc/meminfo").map_err(|e| format!("/proc/meminfo: {e}"))?;
+    let text =
+        std::fs::read_to_string("/proc/meminfo").map_err(|e| format!("/proc/meminfo: {e}"))?;
     text.lines()
         .find_map(|l| l.strip_prefix("MemTotal:"))
         .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
@@ -121,7 +129,11 @@ pub fn live_cluster(
     probed: &[ProbedHost],
 ) -> anyhow::Result<()> {
     for g in &file.compute_environments {
-        if !cluster.compute_environments.iter().any(|c| c.name == g.name) {
+        if !cluster
+            .compute_environments
+            .iter()
+            .any(|c| c.name == g.name)
+        {
             let known: Vec<&str> = cluster
                 .compute_environments
                 .iter()

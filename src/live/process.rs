@@ -113,6 +113,8 @@ pub async fn run_process(
         return Outcome::StartFailed(format!("{}: `{program}` has no process id", spec.name));
     };
     let mut guard = GroupGuard { pgid, armed: true };
+    // A resumed driver finds the group here to kill it (see `abandon`).
+    let _ = std::fs::write(spec.log_dir.join(PGID_FILE), pgid.to_string());
     let _ = running.send(());
 
     let status = supervise(&mut child, pgid, &mut stop).await;
@@ -271,6 +273,25 @@ fn exit_code(status: ExitStatus) -> i32 {
         (None, Some(signal)) => 128 + signal,
         // Unreachable on Unix: a reaped process either exited or was killed by a signal.
         (None, None) => -1,
+    }
+}
+
+/// Where a process attempt's process group id is kept.
+const PGID_FILE: &str = "pgid";
+
+/// After a driver restart a process attempt cannot be picked up (its exit status went to the
+/// dead driver): its process group, if still there, is killed and the attempt counts as
+/// killed (exit 137), to be retried per its retry strategy. Never run twice at once.
+pub async fn abandon(spec: &AttemptSpec) -> Outcome {
+    if let Some(pgid) = std::fs::read_to_string(spec.log_dir.join(PGID_FILE))
+        .ok()
+        .and_then(|t| t.trim().parse::<u32>().ok())
+    {
+        signal_group(pgid, "KILL").await;
+    }
+    Outcome::Exited {
+        exit_code: 137,
+        oom_killed: false,
     }
 }
 

@@ -94,11 +94,23 @@ pub fn run_live(opts: &LiveOptions) -> anyhow::Result<LiveRun> {
         hosts: abs(&opts.hosts)?,
         origin_unix_ms,
         probed: probed.iter().map(|(p, _)| p.clone()).collect(),
+        default_image: opts.image.clone(),
     };
-    let mut journal = Journal::create(&dir, &header)
-        .with_context(|| format!("{}: a run folder must be new (or use --resume)", dir.display()))?;
-    let execs = probed.into_iter().map(|(_, e)| Some(e)).collect();
-    let parts = Parts { scenario, definitions, file, header, execs, dir };
+    let mut journal = Journal::create(&dir, &header).with_context(|| {
+        format!(
+            "{}: a run folder must be new (or use --resume)",
+            dir.display()
+        )
+    })?;
+    let execs = probed.into_iter().map(|(_, e)| e).collect();
+    let parts = Parts {
+        scenario,
+        definitions,
+        file,
+        header,
+        execs,
+        dir,
+    };
     drive(parts, opts, &rt, &mut journal, None)
 }
 
@@ -112,15 +124,22 @@ pub fn resume_live(dir: &Path, opts: &LiveOptions) -> anyhow::Result<LiveRun> {
     let mut execs = Vec::new();
     for p in &header.probed {
         match rt.block_on(super::probe::reconnect(&file, p)) {
-            Ok(e) => execs.push(Some(e)),
+            Ok(e) => execs.push(e),
             Err(e) => {
                 eprintln!("flotilla live: host {} is gone: {e}", p.name);
-                execs.push(None);
+                execs.push(Executor::Unreachable);
             }
         }
     }
     let mut journal = Journal::reopen(dir)?;
-    let parts = Parts { scenario, definitions, file, header, execs, dir: dir.to_path_buf() };
+    let parts = Parts {
+        scenario,
+        definitions,
+        file,
+        header,
+        execs,
+        dir: dir.to_path_buf(),
+    };
     drive(parts, opts, &rt, &mut journal, Some(inputs))
 }
 
@@ -129,8 +148,8 @@ struct Parts {
     definitions: crate::input::JobDefinitions,
     file: HostsFile,
     header: Header,
-    /// Executor per probed host; `None` for one unreachable at resume.
-    execs: Vec<Option<Executor>>,
+    /// Executor per probed host (`Unreachable` for one gone at resume).
+    execs: Vec<Executor>,
     dir: PathBuf,
 }
 
@@ -142,7 +161,15 @@ fn drive(
     replay: Option<Vec<(SimTime, crate::engine::Input)>>,
 ) -> anyhow::Result<LiveRun> {
     let started = Instant::now();
-    let Parts { mut scenario, definitions, file, header, execs, dir } = p;
+    let Parts {
+        mut scenario,
+        definitions,
+        file,
+        header,
+        execs,
+        dir,
+    } = p;
+    refuse_privileged(&scenario, &definitions)?;
     super::probe::live_cluster(&mut scenario.cluster, &file, &header.probed)?;
     let hosts = live_hosts(&scenario, &header.probed, &execs);
     let mut engine = Engine::new(scenario.cluster.clone());
@@ -152,7 +179,7 @@ fn drive(
         origin_unix_ms: header.origin_unix_ms,
         hosts,
         definitions,
-        default_image: opts.image.clone(),
+        default_image: opts.image.clone().or(header.default_image.clone()),
         trace: std::mem::take(&mut scenario.trace),
     };
     let mut driver = LiveDriver::new(setup, rt.handle().clone());
@@ -181,19 +208,47 @@ fn drive(
     summary.events_processed = stats.events_processed;
     summary.wall_seconds = started.elapsed().as_secs_f64();
     record::write_summary(&dir, &summary)?;
-    let live = live_stats(&engine, &driver, &header, stats.events_processed, started, resumed);
+    let live = live_stats(
+        &engine,
+        &driver,
+        &header,
+        stats.events_processed,
+        started,
+        resumed,
+    );
     let text = serde_json::to_string_pretty(&live)? + "\n";
     fs::write(dir.join("live.json"), text)?;
     Ok(LiveRun { dir, summary, live })
 }
 
+/// Live mode never runs a privileged container: a job definition asking for one stops the
+/// run before anything starts.
+fn refuse_privileged(s: &Scenario, defs: &crate::input::JobDefinitions) -> anyhow::Result<()> {
+    for j in &s.trace {
+        if let Some((name, d)) = defs.resolve(&j.spec.job_definition) {
+            if d.container.privileged {
+                anyhow::bail!(
+                    "job definition `{name}` asks for a privileged container (job `{}`): live \
+                     mode never runs one; list the capabilities it needs in \
+                     linuxParameters.capabilities.add instead",
+                    j.spec.name
+                );
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Pairs each probed host with its engine instance type and executor.
-fn live_hosts(s: &Scenario, probed: &[ProbedHost], execs: &[Option<Executor>]) -> Vec<LiveHost> {
+fn live_hosts(s: &Scenario, probed: &[ProbedHost], execs: &[Executor]) -> Vec<LiveHost> {
     let mut hosts = Vec::new();
     for (i, p) in probed.iter().enumerate() {
-        let t = s.cluster.catalog.find(&format!("{}/{}", p.compute_environment, p.name));
+        let t = s
+            .cluster
+            .catalog
+            .find(&format!("{}/{}", p.compute_environment, p.name));
         let Some(instance_type) = t else { continue };
-        let executor = execs[i].clone().unwrap_or(Executor::Process);
+        let executor = execs[i].clone();
         hosts.push(LiveHost {
             probed: p.clone(),
             executor,
@@ -207,18 +262,18 @@ fn live_hosts(s: &Scenario, probed: &[ProbedHost], execs: &[Option<Executor>]) -
 fn watch_hosts(
     rt: &tokio::runtime::Runtime,
     d: &LiveDriver,
-    execs: &[Option<Executor>],
+    execs: &[Executor],
     opts: &LiveOptions,
 ) {
     let every = opts.health_every.unwrap_or(Duration::from_secs(2));
     for (h, e) in execs.iter().enumerate() {
         let tx = d.sender();
         match e {
-            Some(Executor::Docker(docker)) => {
+            Executor::Docker(docker) => {
                 rt.spawn(executor::health_check(docker.clone(), h, every, tx));
             }
-            Some(Executor::Process) => {}
-            None => {
+            Executor::Process => {}
+            Executor::Unreachable => {
                 let why = "unreachable when the run resumed".to_string();
                 let _ = tx.send(Msg::HostLost { host: h, why });
             }
@@ -226,7 +281,12 @@ fn watch_hosts(
     }
 }
 
-fn write_record(dir: &Path, engine: &Engine, s: &Scenario, end: SimTime) -> anyhow::Result<Summary> {
+fn write_record(
+    dir: &Path,
+    engine: &Engine,
+    s: &Scenario,
+    end: SimTime,
+) -> anyhow::Result<Summary> {
     let prices = crate::sim::build_prices(&engine.cluster().catalog, &SpotModel::default());
     let bills = metrics::bills(engine, &prices, end);
     let jobs = dir.join("jobs.csv");
@@ -303,7 +363,9 @@ fn load(
     scenario: &Path,
     trace: Option<&Path>,
 ) -> anyhow::Result<(Scenario, crate::input::JobDefinitions)> {
-    Ok(crate::input::load_scenario_with_definitions(scenario, trace)?)
+    Ok(crate::input::load_scenario_with_definitions(
+        scenario, trace,
+    )?)
 }
 
 fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
@@ -327,12 +389,24 @@ fn abs(p: &Path) -> anyhow::Result<PathBuf> {
 fn docker_safe(s: &str) -> String {
     let t: String = s
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '-' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
-    if t.is_empty() { "run".into() } else { t }
+    if t.is_empty() {
+        "run".into()
+    } else {
+        t
+    }
 }
 
 /// The instance type standing for a probed host (`<compute environment>/<host>`).
 pub fn host_type(cluster: &crate::model::Cluster, p: &ProbedHost) -> Option<InstanceTypeId> {
-    cluster.catalog.find(&format!("{}/{}", p.compute_environment, p.name))
+    cluster
+        .catalog
+        .find(&format!("{}/{}", p.compute_environment, p.name))
 }

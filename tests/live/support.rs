@@ -16,7 +16,8 @@ pub fn daemons(name: &str, n: usize) -> Option<Vec<Daemon>> {
     }
     let rt = tokio::runtime::Runtime::new().unwrap();
     for d in &out {
-        rt.block_on(docker::build_workload_image(&d.endpoint)).expect("workload image");
+        rt.block_on(docker::build_workload_image(&d.endpoint))
+            .expect("workload image");
     }
     Some(out)
 }
@@ -96,7 +97,11 @@ impl Row {
     }
     /// The CSV line.
     pub fn build(self) -> String {
-        let cmd = if self.definition == "work" { self.command } else { String::new() };
+        let cmd = if self.definition == "work" {
+            self.command
+        } else {
+            String::new()
+        };
         [
             self.name,
             self.submit.to_string(),
@@ -166,8 +171,11 @@ impl Run {
             .replace("IMAGE", WORKLOAD_IMAGE);
         std::fs::write(&scenario, text).unwrap();
         let hosts_file = tmp.path().join("hosts.toml");
-        std::fs::write(&hosts_file, format!("[[compute_environments]]\nname = \"local\"\n{hosts}"))
-            .unwrap();
+        std::fs::write(
+            &hosts_file,
+            format!("[[compute_environments]]\nname = \"local\"\n{hosts}"),
+        )
+        .unwrap();
         Run {
             dir: tmp.path().join("run"),
             scenario,
@@ -217,7 +225,11 @@ impl Run {
             .arg(&self.dir)
             .output()
             .unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 
     /// Waits (up to 60 s) until the journal holds `n` inputs of `kind`.
@@ -229,7 +241,10 @@ impl Run {
             if text.lines().filter(|l| l.contains(&pat)).count() >= n {
                 return;
             }
-            assert!(start.elapsed() < Duration::from_secs(60), "no {n} {kind} in the journal");
+            assert!(
+                start.elapsed() < Duration::from_secs(60),
+                "no {n} {kind} in the journal"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
     }
@@ -247,15 +262,22 @@ impl Run {
             let start = Instant::now();
             loop {
                 let filters = HashMap::from([("label", vec![label.clone()])]);
-                let o = ListContainersOptionsBuilder::new().filters(&filters).build();
-                let list = rt.block_on(docker.list_containers(Some(o))).unwrap_or_default();
+                let o = ListContainersOptionsBuilder::new()
+                    .filters(&filters)
+                    .build();
+                let list = rt
+                    .block_on(docker.list_containers(Some(o)))
+                    .unwrap_or_default();
                 if let Some(id) = list.first().and_then(|c| c.id.clone()) {
                     let o = None::<InspectContainerOptions>;
                     if let Ok(i) = rt.block_on(docker.inspect_container(&id, o)) {
                         return i;
                     }
                 }
-                assert!(start.elapsed() < Duration::from_secs(60), "{label} never ran");
+                assert!(
+                    start.elapsed() < Duration::from_secs(60),
+                    "{label} never ran"
+                );
                 std::thread::sleep(Duration::from_millis(50));
             }
         })
@@ -282,8 +304,7 @@ impl Run {
 
     /// `live.json`.
     pub fn live_json(&self) -> serde_json::Value {
-        serde_json::from_str(&std::fs::read_to_string(self.dir.join("live.json")).unwrap())
-            .unwrap()
+        serde_json::from_str(&std::fs::read_to_string(self.dir.join("live.json")).unwrap()).unwrap()
     }
 }
 
@@ -293,14 +314,19 @@ fn read_csv(p: &Path) -> Vec<BTreeMap<String, String>> {
     r.records()
         .map(|rec| {
             let rec = rec.unwrap();
-            h.iter().zip(rec.iter()).map(|(k, v)| (k.to_string(), v.to_string())).collect()
+            h.iter()
+                .zip(rec.iter())
+                .map(|(k, v)| (k.to_string(), v.to_string()))
+                .collect()
         })
         .collect()
 }
 
 /// Seconds in a jobs.csv time column.
 pub fn secs(row: &BTreeMap<String, String>, col: &str) -> f64 {
-    row[col].parse().unwrap_or_else(|_| panic!("{col} in {row:?}"))
+    row[col]
+        .parse()
+        .unwrap_or_else(|_| panic!("{col} in {row:?}"))
 }
 
 /// SIGKILL and reap.
@@ -313,7 +339,10 @@ pub fn kill9(child: &mut Child) {
 /// cleaned up when the [`Daemon`] is dropped).
 pub fn kill_dockerd(d: &mut Daemon) {
     let pid = d.pid().expect("dockerd pid");
-    let ok = Command::new("kill").args(["-9", &pid.to_string()]).status().unwrap();
+    let ok = Command::new("kill")
+        .args(["-9", &pid.to_string()])
+        .status()
+        .unwrap();
     assert!(ok.success());
 }
 
@@ -327,7 +356,10 @@ pub fn wait_running_on(d: &Daemon, n: usize) {
         .map_or(0, |l| l.len())
         < n
     {
-        assert!(start.elapsed() < Duration::from_secs(60), "no container ran");
+        assert!(
+            start.elapsed() < Duration::from_secs(60),
+            "no container ran"
+        );
         std::thread::sleep(Duration::from_millis(100));
     }
 }
@@ -337,9 +369,17 @@ pub fn assert_no_containers_left(daemons: &[Daemon]) {
     let rt = tokio::runtime::Runtime::new().unwrap();
     for d in daemons {
         let filters = HashMap::from([("label", vec!["flotilla.run".to_string()])]);
-        let o = ListContainersOptionsBuilder::new().all(true).filters(&filters).build();
+        let o = ListContainersOptionsBuilder::new()
+            .all(true)
+            .filters(&filters)
+            .build();
         let list = rt.block_on(d.docker().list_containers(Some(o))).unwrap();
-        assert!(list.is_empty(), "containers left on {}: {}", d.endpoint, list.len());
+        assert!(
+            list.is_empty(),
+            "containers left on {}: {}",
+            d.endpoint,
+            list.len()
+        );
     }
 }
 
@@ -386,3 +426,12 @@ command = ["sh", "-c", "echo gpus=[$CUDA_VISIBLE_DEVICES]; exit Ref::code"]
 vcpus = 1
 memory = 64
 "#;
+
+/// SIGINT, as Ctrl-C in a terminal.
+pub fn interrupt(child: &Child) {
+    let ok = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(ok.success());
+}
