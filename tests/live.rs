@@ -309,3 +309,50 @@ fn ctrl_c_cancels_waiting_jobs_and_again_terminates_running_ones() {
         assert_no_containers_left(&daemons[presses - 1..presses]);
     }
 }
+
+/// A host reached over TCP with mutual TLS (client certificates, verified against the CA);
+/// the same daemon asked for with `insecure = true` (plain HTTP to a TLS port) does not
+/// answer and is left out at the start, reported, while the run goes on.
+#[test]
+fn tls_host_runs_jobs_and_an_unreachable_host_is_left_out() {
+    let certs = tempfile::tempdir().unwrap();
+    make_certs(certs.path());
+    let port = free_port();
+    let c = |f: &str| certs.path().join(f).display().to_string();
+    let tls_args = [
+        "--tlsverify".to_string(),
+        format!("--tlscacert={}", c("ca.pem")),
+        format!("--tlscert={}", c("server-cert.pem")),
+        format!("--tlskey={}", c("server-key.pem")),
+        format!("--host=tcp://127.0.0.1:{port}"),
+    ];
+    let args: Vec<&str> = tls_args.iter().map(String::as_str).collect();
+    let Some(daemon) = docker::docker_or_skip_with("tls", &args) else {
+        return;
+    };
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(docker::build_workload_image(&daemon.endpoint))
+        .unwrap();
+    let hosts = format!(
+        "[[compute_environments.hosts]]\nname = \"h0\"\nendpoint = \"tcp://127.0.0.1:{port}\"\n\
+         tls = {{ ca = \"{}\", cert = \"{}\", key = \"{}\" }}\nvcpus = 2\nmemory_mib = 512\n\
+         [[compute_environments.hosts]]\nname = \"h1\"\nendpoint = \"tcp://127.0.0.1:{port}\"\n\
+         insecure = true\n",
+        c("ca.pem"),
+        c("cert.pem"),
+        c("key.pem")
+    );
+    let rows: Vec<String> = (0..3)
+        .map(|i| row(&format!("t{i}"), 0.0, "print over-tls").build())
+        .collect();
+    let run = Run::with_hosts("tls", 1, &hosts, &rows);
+    let live = run.live();
+    assert_eq!(live.summary.jobs_succeeded, 3);
+    let used: Vec<String> = live.live.hosts.iter().map(|h| h.name.clone()).collect();
+    assert_eq!(
+        used,
+        ["h0"],
+        "the insecure connection to a TLS port is left out"
+    );
+    assert_no_containers_left(std::slice::from_ref(&daemon));
+}

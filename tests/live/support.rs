@@ -157,6 +157,11 @@ impl Run {
         Run::write(name, 1, host, rows)
     }
 
+    /// `n` simulated hosts `h0`… and the given `[[compute_environments.hosts]]` entries.
+    pub fn with_hosts(name: &str, n: usize, hosts: &str, rows: &[String]) -> Run {
+        Run::write(name, n, hosts, rows)
+    }
+
     fn write(name: &str, n: usize, hosts: &str, rows: &[String]) -> Run {
         let tmp = tempfile::tempdir().unwrap();
         let trace = tmp.path().join("trace.csv");
@@ -434,4 +439,47 @@ pub fn interrupt(child: &Child) {
         .status()
         .unwrap();
     assert!(ok.success());
+}
+
+/// A CA, a server certificate for 127.0.0.1 and a client certificate, made with openssl in
+/// `dir` (`ca.pem`, `server-cert.pem`, `server-key.pem`, `cert.pem`, `key.pem`).
+pub fn make_certs(dir: &Path) {
+    let sh = |script: &str| {
+        let ok = Command::new("sh")
+            .arg("-c")
+            .arg(script)
+            .current_dir(dir)
+            .output()
+            .unwrap();
+        assert!(
+            ok.status.success(),
+            "{}",
+            String::from_utf8_lossy(&ok.stderr)
+        );
+    };
+    sh(
+        "openssl req -x509 -newkey rsa:2048 -nodes -keyout ca-key.pem -out ca.pem -days 2 \
+        -subj /CN=flotilla-test-ca",
+    );
+    sh(
+        "openssl req -newkey rsa:2048 -nodes -keyout server-key.pem -out server.csr \
+        -subj /CN=127.0.0.1 && printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' \
+        > server.ext && openssl x509 -req -in server.csr -CA ca.pem -CAkey ca-key.pem \
+        -CAcreateserial -out server-cert.pem -days 2 -extfile server.ext",
+    );
+    sh(
+        "openssl req -newkey rsa:2048 -nodes -keyout key.pem -out client.csr -subj /CN=client \
+        && printf 'extendedKeyUsage=clientAuth\n' > client.ext && openssl x509 -req \
+        -in client.csr -CA ca.pem -CAkey ca-key.pem -CAcreateserial -out cert.pem -days 2 \
+        -extfile client.ext",
+    );
+}
+
+/// A TCP port free right now on 127.0.0.1.
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
