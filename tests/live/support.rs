@@ -219,6 +219,7 @@ impl Run {
             .arg(&self.hosts)
             .arg("--out")
             .arg(&self.dir)
+            .stdout(std::process::Stdio::null())
             .spawn()
             .unwrap()
     }
