@@ -232,16 +232,29 @@ async fn wait(
             }
         }
     }
-    match docker.inspect_container(name, None).await {
-        Ok(c) => {
-            let s = c.state.unwrap_or_default();
-            Outcome::Exited {
-                exit_code: s.exit_code.unwrap_or(-1) as i32,
-                oom_killed: s.oom_killed.unwrap_or(false),
-            }
+    exit_state(docker, name).await
+}
+
+/// The exit code and OOM flag of an exited container. Docker sets `OOMKilled` from
+/// containerd's OOM event, which can come after the exit on a busy host: a SIGKILL exit
+/// (137) without the flag is looked at again a few times before it counts as a plain kill.
+async fn exit_state(docker: &Docker, name: &str) -> Outcome {
+    for retry in 0.. {
+        let s = match docker.inspect_container(name, None).await {
+            Ok(c) => c.state.unwrap_or_default(),
+            Err(e) => return Outcome::HostLost(e.to_string()),
+        };
+        let exit_code = s.exit_code.unwrap_or(-1) as i32;
+        let oom_killed = s.oom_killed.unwrap_or(false);
+        if oom_killed || exit_code != 137 || retry == 4 {
+            return Outcome::Exited {
+                exit_code,
+                oom_killed,
+            };
         }
-        Err(e) => Outcome::HostLost(e.to_string()),
+        tokio::time::sleep(Duration::from_millis(250)).await;
     }
+    unreachable!("the loop returns by its fifth look")
 }
 
 /// Writes the container's stdout and stderr into the attempt's log folder.
