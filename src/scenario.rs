@@ -28,6 +28,18 @@ pub struct TraceJob {
 /// when it submits the job.
 pub type TraceIndex = crate::model::JobId;
 
+/// Turns a trace job's `dependsOn` entries from trace rows into the engine's job ids
+/// (`trace_ids[row]`, the ids of the rows submitted so far); a row not yet submitted cannot
+/// be named (the trace reader forbids it) and maps to an id no job has.
+pub fn resolve_dependencies(spec: &mut JobSpec, trace_ids: &[crate::model::JobId]) {
+    for d in &mut spec.depends_on {
+        d.job = trace_ids
+            .get(d.job.0 as usize)
+            .copied()
+            .unwrap_or(crate::model::JobId(u32::MAX));
+    }
+}
+
 /// The Spot market model of a run.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct SpotModel {

@@ -563,13 +563,7 @@ impl LiveDriver {
         let id = JobId(engine.jobs().len() as u32);
         self.fill_facts(id.0 as usize);
         self.trace_ids.push(id);
-        for d in &mut job.spec.depends_on {
-            d.job = self
-                .trace_ids
-                .get(d.job.0 as usize)
-                .copied()
-                .unwrap_or(JobId(u32::MAX));
-        }
+        crate::scenario::resolve_dependencies(&mut job.spec, &self.trace_ids);
         self.facts.push(Facts {
             run_time: job.run_time,
             exit_code: job.exit_code,
@@ -595,7 +589,6 @@ impl LiveDriver {
         match c {
             Command::AdoptHost { instance, .. } => {
                 // Hosts were probed before the run; the lost ones were left out.
-                let _ = instance;
                 self.pending.push_back(Input::InstanceReady {
                     instance: *instance,
                 });
@@ -725,11 +718,6 @@ impl LiveDriver {
                 .join(job_id(job))
                 .join(format!("attempt-{attempt}")),
         }
-    }
-
-    /// Host index of every adopted instance.
-    pub fn host_of_instance(&self) -> &BTreeMap<InstanceId, usize> {
-        &self.host_of_instance
     }
 
     /// How many times Ctrl-C was pressed.

@@ -63,7 +63,6 @@ struct Entry {
 /// An open journal.
 pub struct Journal {
     file: File,
-    path: PathBuf,
 }
 
 impl Journal {
@@ -74,7 +73,7 @@ impl Journal {
             .create_new(true)
             .append(true)
             .open(&path)?;
-        let mut j = Journal { file, path };
+        let mut j = Journal { file };
         j.line(&serde_json::to_string(header).map_err(std::io::Error::other)?)?;
         j.sync()?;
         Ok(j)
@@ -84,7 +83,7 @@ impl Journal {
     pub fn reopen(dir: &Path) -> std::io::Result<Journal> {
         let path = dir.join(JOURNAL);
         let file = OpenOptions::new().append(true).open(&path)?;
-        Ok(Journal { file, path })
+        Ok(Journal { file })
     }
 
     /// Appends one input (written, not yet synced: call [`Journal::sync`] before acting).
@@ -100,11 +99,6 @@ impl Journal {
     pub fn sync(&mut self) -> std::io::Result<()> {
         self.file.flush()?;
         self.file.sync_data()
-    }
-
-    /// Its path.
-    pub fn path(&self) -> &Path {
-        &self.path
     }
 
     fn line(&mut self, s: &str) -> std::io::Result<()> {

@@ -66,6 +66,10 @@ async fn probe(ce: &str, h: &HostConfig) -> Result<(ProbedHost, Executor), Strin
                     .map(|g| g.uuid)
                     .collect();
             }
+            eprintln!(
+                "flotilla live: host {}: Docker {}",
+                h.name, inv.server_version
+            );
             (inv.vcpus, inv.memory_mib, gpus, Executor::Docker(d))
         }
     };

@@ -247,11 +247,9 @@ fn refuse_privileged(s: &Scenario, defs: &crate::input::JobDefinitions) -> anyho
 fn live_hosts(s: &Scenario, probed: &[ProbedHost], execs: &[Executor]) -> Vec<LiveHost> {
     let mut hosts = Vec::new();
     for (i, p) in probed.iter().enumerate() {
-        let t = s
-            .cluster
-            .catalog
-            .find(&format!("{}/{}", p.compute_environment, p.name));
-        let Some(instance_type) = t else { continue };
+        let Some(instance_type) = host_type(&s.cluster, p) else {
+            continue;
+        };
         let executor = execs[i].clone();
         hosts.push(LiveHost {
             probed: p.clone(),

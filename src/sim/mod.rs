@@ -192,13 +192,7 @@ impl SimDriver {
         self.fill_to(next_id.0 as usize);
         let id = next_id;
         self.trace_ids.push(id);
-        for d in &mut job.spec.depends_on {
-            d.job = self
-                .trace_ids
-                .get(d.job.0 as usize)
-                .copied()
-                .unwrap_or(JobId(u32::MAX));
-        }
+        crate::scenario::resolve_dependencies(&mut job.spec, &self.trace_ids);
         let world = WorldJob {
             run_time: job.run_time,
             exit_code: job.exit_code,
