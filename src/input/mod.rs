@@ -9,6 +9,8 @@ mod catalog;
 mod cluster;
 mod csvutil;
 mod error;
+#[doc(hidden)]
+pub mod fuzzing;
 mod jobdef;
 mod jobdef_build;
 mod policy;
