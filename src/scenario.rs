@@ -23,6 +23,21 @@ pub struct TraceJob {
     pub terminate_at: Option<SimTime>,
 }
 
+impl TraceJob {
+    /// A job submitted at `submit` whose every attempt runs `run_time` and exits with
+    /// `exit_code`, never cancelled or terminated by the trace.
+    pub fn new(submit: SimTime, spec: JobSpec, run_time: SimDuration, exit_code: i32) -> Self {
+        TraceJob {
+            submit,
+            spec,
+            run_time,
+            exit_code,
+            cancel_at: None,
+            terminate_at: None,
+        }
+    }
+}
+
 /// In a trace, `spec.depends_on[].job` holds the **trace index** of the job depended on (an
 /// earlier row after sorting); the simulation driver turns it into the engine's [`JobId`]
 /// when it submits the job.
@@ -74,6 +89,8 @@ pub struct Scenario {
     /// Wall-clock time of simulated time 0, Unix epoch milliseconds, for AWS-shaped output
     /// (`createdAt`, `startedAt`, `stoppedAt`). 0 unless the scenario or trace sets it.
     pub epoch_ms: u64,
+    /// Malformed lines the readers skipped (`--skip-bad-lines`); empty otherwise.
+    pub skipped_lines: crate::input::SkippedLines,
 }
 
 impl Scenario {

@@ -5,6 +5,7 @@
 //! was expected; nothing here panics on bad input.
 
 pub mod aws;
+mod badlines;
 mod catalog;
 mod cluster;
 mod csvutil;
@@ -25,9 +26,10 @@ mod trace_row;
 mod wire;
 mod wire_jobdef;
 
+pub use badlines::{ReadOptions, SkippedLines};
 pub use error::InputError;
 pub use jobdef::{node_resources, ContainerProperties, JobDefinition, JobDefinitions};
-pub use scenario::{load_scenario, load_scenario_with_definitions};
+pub use scenario::{load_scenario, load_scenario_with_definitions, load_scenario_with_options};
 pub use trace::load_trace;
 
 use crate::model::{Catalog, SimDuration};

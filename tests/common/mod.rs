@@ -127,6 +127,7 @@ pub fn scenario(
         },
         container_start_delay: SimDuration::ZERO,
         epoch_ms: 0,
+        skipped_lines: Default::default(),
     };
     s.sort_trace();
     s
