@@ -67,6 +67,8 @@ pub struct SpotModel {
     /// Most instances of a type the market gives at once (a pool = one type in one zone;
     /// flotilla models one zone). Absent = unlimited.
     pub capacity: BTreeMap<InstanceTypeId, u32>,
+    /// Availability zones, per-pool overrides, price history and synthetic prices.
+    pub market: crate::sim::pool_spec::MarketSpec,
 }
 
 /// Everything a simulated run needs.

@@ -24,3 +24,17 @@ pub fn trace_csv(data: &[u8]) -> Result<String, InputError> {
 pub fn price_series_csv(data: &[u8]) -> Result<String, InputError> {
     super::prices::parse_raw(data, Path::new(FUZZ_FILE)).map(|r| super::prices::describe_raw(&r))
 }
+
+/// The Spot price history reader (`describe-spot-price-history` JSON or text).
+pub fn spot_price_history(data: &[u8]) -> Result<String, InputError> {
+    let mut skipped = super::SkippedLines::default();
+    let opts = super::ReadOptions::default();
+    let sink = super::spot_history::read_history(
+        data,
+        Path::new(FUZZ_FILE),
+        super::spot_history::DEFAULT_PRODUCT,
+        opts,
+        &mut skipped,
+    )?;
+    Ok(sink.describe())
+}

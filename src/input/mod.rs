@@ -18,6 +18,10 @@ mod policy;
 mod prices;
 mod queues;
 mod scenario;
+mod spot_history;
+mod spot_history_json;
+mod spot_history_tsv;
+mod spot_market;
 mod tomlerr;
 mod trace;
 mod trace_deps;
@@ -78,6 +82,7 @@ pub fn validate_file(path: &Path) -> Result<String, InputError> {
     match ext.as_deref() {
         Some("toml") => load_scenario(path, None).map(|s| scenario::describe(&s)),
         Some("csv") => validate_csv(path),
+        Some("json" | "tsv" | "txt") => spot_history::describe_file(path),
         _ => Err(InputError::new(
             path,
             "cannot tell what kind of file this is: expected a scenario (.toml) or a catalog, \

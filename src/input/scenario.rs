@@ -107,7 +107,9 @@
 //! hazard_scale = 1.0             # multiplies interruption rates; default 1.0, 0 = none
 //! price_series = "prices.csv"    # optional CSV: time_s,instance_type,price_usd_per_hour
 //! [spot.capacity]                # optional: most instances of a type the market gives
-//! "c5.large" = 10
+//! "c5.large" = 10                # (in each zone, when there are zones)
+//! # Zones, pools, Spot price history (describe-spot-price-history JSON or text), synthetic
+//! # prices, interrupt_above_max_price: see `input::spot_market` and docs/spot-prices.md.
 //! ```
 
 use super::catalog::parse_catalog;
@@ -150,7 +152,6 @@ pub fn load_scenario_with_options(
 ) -> Result<(Scenario, JobDefinitions), InputError> {
     #[allow(unused_mut)] // the readers that skip lines fill it
     let mut skipped = SkippedLines::default();
-    let _ = opts;
     let src = std::fs::read_to_string(path).map_err(|e| InputError::unreadable(path, &e))?;
     let wire: WireScenario = toml::from_str(&src).map_err(|e| toml_error(path, &src, &e))?;
     let ctx = Ctx {
@@ -220,7 +221,7 @@ pub fn load_scenario_with_options(
         ));
     }
     let job_definitions = build_job_definitions(&ctx, &wire.job_definitions)?;
-    let spot = build_spot(&ctx, base, wire.spot.as_ref(), &catalog)?;
+    let spot = build_spot(&ctx, base, wire.spot.as_ref(), &catalog, opts, &mut skipped)?;
     let options = SchedulingOptions {
         keep_cpu_jobs_off_gpu_instances: wire
             .scheduler
@@ -231,6 +232,11 @@ pub fn load_scenario_with_options(
     let epoch_ms = match &wire.epoch_ms {
         Some(e) => ctx.int(e, "epoch_ms", 0, i64::MAX, "Unix epoch milliseconds ≥ 0")? as u64,
         None => 0,
+    };
+    // Without an epoch, a Spot price history starts the run at its earliest timestamp.
+    let epoch_ms = match &spot.market.history {
+        Some(h) if epoch_ms == 0 => h.earliest_ms,
+        _ => epoch_ms,
     };
     let cluster = Cluster {
         options,
@@ -289,6 +295,8 @@ fn build_spot(
     base: &Path,
     spot: Option<&WireSpot>,
     catalog: &Catalog,
+    opts: ReadOptions,
+    skipped: &mut SkippedLines,
 ) -> Result<SpotModel, InputError> {
     let mut model = SpotModel {
         hazard_scale: 1.0,
@@ -322,6 +330,7 @@ fn build_spot(
         let path = existing(ctx, base, p, "spot.price_series", "price series file")?;
         model.price_series = load_price_series(&path, catalog)?;
     }
+    model.market = super::spot_market::build_market(ctx, base, s, catalog, opts, skipped)?;
     Ok(model)
 }
 

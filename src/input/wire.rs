@@ -163,4 +163,12 @@ pub(crate) struct WireSpot {
     pub(crate) price_series: Option<Spanned<String>>,
     #[serde(default)]
     pub(crate) capacity: BTreeMap<String, Spanned<i64>>,
+    // Zones, pools, price history, synthetic prices (read by `input::spot_market`).
+    pub(crate) zones: Option<Spanned<Vec<Spanned<String>>>>,
+    pub(crate) price_history: Option<Spanned<String>>,
+    pub(crate) product_description: Option<Spanned<String>>,
+    pub(crate) interrupt_above_max_price: Option<bool>,
+    #[serde(default)]
+    pub(crate) pools: Vec<Spanned<super::spot_market::WirePool>>,
+    pub(crate) synthetic_prices: Option<Spanned<super::spot_market::WireSynthetic>>,
 }

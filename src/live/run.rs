@@ -296,7 +296,7 @@ fn write_record(
     let shares = tables::write_jobs(f, engine, &prices, end)?;
     let inst = dir.join("instances.csv");
     let f = BufWriter::new(File::create(&inst).with_context(|| inst.display().to_string())?);
-    tables::write_instances(f, engine, &bills)?;
+    tables::write_instances(f, engine, &bills, None)?;
     let mut summary = Summary {
         scenario: s.name.clone(),
         strategy: "live".into(),

@@ -22,11 +22,13 @@ pub fn bills(engine: &Engine, prices: &Prices, end: SimTime) -> Vec<Bill> {
     engine
         .instances()
         .iter()
-        .map(|i| {
+        .enumerate()
+        .map(|(k, i)| {
             if i.launch_failure.is_some() {
                 return Bill::default();
             }
-            let tl = prices.timeline(i.instance_type, i.market);
+            let id = crate::engine::InstanceId(k as u32);
+            let tl = prices.for_instance(id, i.instance_type, i.market);
             let (cost, billed) = instance_bill(tl, i.launched_at, i.terminated_at.unwrap_or(end));
             Bill { cost, billed }
         })
@@ -42,7 +44,7 @@ pub fn job_cost_share(engine: &Engine, prices: &Prices, job: usize, end: SimTime
         .iter()
         .map(|a| {
             let inst = &engine.instances()[a.instance.0 as usize];
-            let tl: &PriceTimeline = prices.timeline(inst.instance_type, inst.market);
+            let tl: &PriceTimeline = prices.for_instance(a.instance, inst.instance_type, inst.market);
             let vcpus = engine.cluster().catalog.get(inst.instance_type).vcpus;
             let stop = a.stopped_at.unwrap_or(end);
             tl.cost_share(a.starting_at, stop, j.spec.vcpus as u64, vcpus as u64)

@@ -113,7 +113,8 @@ pub fn write_tables(dir: &Path, run: &SimRun) -> io::Result<()> {
     tables::write_jobs(f, &run.engine, run.driver.prices(), run.stats.end)?;
     let inst = dir.join("instances.csv");
     let f = BufWriter::new(File::create(&inst).map_err(|e| with_path(e, &inst))?);
-    tables::write_instances(f, &run.engine, &run.bills)
+    let zones = run.driver.instance_zones();
+    tables::write_instances(f, &run.engine, &run.bills, zones.as_deref())
 }
 
 /// Writes `summary.json`.

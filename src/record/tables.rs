@@ -100,10 +100,16 @@ fn gpu_list(ids: &[u32]) -> String {
 /// Writes one row per instance the engine asked for.
 ///
 /// Columns: `instance_id, compute_environment, instance_type, market, launched_s, ready_s,
-/// terminated_s, billed_s, cost_usd, jobs_hosted, interrupted, launch_failure`.
-pub fn write_instances<W: Write>(out: W, engine: &Engine, bills: &[Bill]) -> io::Result<()> {
+/// terminated_s, billed_s, cost_usd, jobs_hosted, interrupted, launch_failure`, and
+/// `availability_zone` when `zones` is given (runs with Spot zones; empty for On-Demand).
+pub fn write_instances<W: Write>(
+    out: W,
+    engine: &Engine,
+    bills: &[Bill],
+    zones: Option<&[String]>,
+) -> io::Result<()> {
     let mut w = csv::Writer::from_writer(out);
-    w.write_record([
+    let mut header = vec![
         "instance_id",
         "compute_environment",
         "instance_type",
@@ -116,11 +122,14 @@ pub fn write_instances<W: Write>(out: W, engine: &Engine, bills: &[Bill]) -> io:
         "jobs_hosted",
         "interrupted",
         "launch_failure",
-    ])
-    .map_err(io_err)?;
+    ];
+    if zones.is_some() {
+        header.push("availability_zone");
+    }
+    w.write_record(&header).map_err(io_err)?;
     let cluster = engine.cluster();
     for (i, (r, b)) in engine.instances().iter().zip(bills).enumerate() {
-        w.write_record([
+        let mut row = vec![
             crate::engine::InstanceId(i as u32).to_string(),
             cluster.ce(r.compute_environment).name.clone(),
             cluster.catalog.get(r.instance_type).name.clone(),
@@ -135,8 +144,11 @@ pub fn write_instances<W: Write>(out: W, engine: &Engine, bills: &[Bill]) -> io:
             r.launch_failure
                 .map(|f| f.as_str().to_string())
                 .unwrap_or_default(),
-        ])
-        .map_err(io_err)?;
+        ];
+        if let Some(z) = zones {
+            row.push(z.get(i).cloned().unwrap_or_default());
+        }
+        w.write_record(&row).map_err(io_err)?;
     }
     w.flush()
 }

@@ -34,6 +34,14 @@ impl PriceTimeline {
         PriceTimeline { steps }
     }
 
+    /// Appends a change at `t` (not before the last step; at the same time it replaces it).
+    pub fn push(&mut self, t: SimTime, price: MicroUsd) {
+        match self.steps.last_mut() {
+            Some(last) if last.0 >= t => last.1 = price,
+            _ => self.steps.push((t, price)),
+        }
+    }
+
     /// The price in force at `t`.
     pub fn at(&self, t: SimTime) -> MicroUsd {
         let i = self.steps.partition_point(|(s, _)| *s <= t);

@@ -4,7 +4,8 @@
 //! the order they were scheduled, so a run never depends on heap internals.
 
 use crate::engine::{InstanceId, LaunchFailure};
-use crate::model::{InstanceTypeId, JobId, MicroUsd, SimTime};
+use super::pools::PoolId;
+use crate::model::{JobId, MicroUsd, SimTime};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -23,8 +24,10 @@ pub enum WorldEvent {
     SpotNotice(InstanceId, SimTime),
     /// EC2 reclaims an instance.
     SpotReclaim(InstanceId),
-    /// The Spot price of a type changes.
-    PriceChange(InstanceTypeId, MicroUsd),
+    /// The Spot price of a pool changes.
+    PriceChange(PoolId, MicroUsd),
+    /// Every synthetic-price pool takes its next step (then the next tick is scheduled).
+    PriceTick,
     /// CancelJob is called (from the trace).
     CancelRequested(JobId),
     /// TerminateJob is called (from the trace).

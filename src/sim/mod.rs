@@ -8,12 +8,18 @@
 //!   [`crate::model::InterruptionBucket::hazard_per_hour`]) times `spot.hazard_scale`; the
 //!   two-minute notice comes first. A price rise above an instance's maximum price also
 //!   reclaims it (notice now, gone two minutes later).
-//! - A pool is one instance type (one zone); `spot.capacity` caps the Spot instances of a
-//!   type alive at once. On-Demand capacity is unlimited.
+//! - A pool is one instance type in one availability zone (one unnamed zone unless the
+//!   scenario lists zones); `spot.capacity` caps the Spot instances of a type alive at once
+//!   in each. On-Demand capacity is unlimited. Zones, price histories and synthetic prices:
+//!   see [`pools`] and [`spot`].
 
 pub mod billing;
 mod events;
 mod pending;
+pub mod pool_spec;
+pub mod pools;
+mod spot;
+mod synthetic;
 pub mod rng;
 mod world;
 
@@ -22,13 +28,12 @@ use pending::PendingTrace;
 pub use world::{Prices, WorldInstance, WorldJob};
 
 use crate::driver::Driver;
-use crate::engine::{Command, Engine, ExitCause, Input, InstanceId, LaunchFailure};
-use crate::model::{Catalog, InstanceTypeId, JobId, Market, MicroUsd, SimDuration, SimTime};
+use crate::engine::{Command, Engine, ExitCause, Input, InstanceId};
+use crate::model::{AllocationStrategy, Catalog, JobId, Market, MicroUsd, SimDuration, SimTime};
 use crate::scenario::{Scenario, SpotModel, TraceJob};
 use billing::PriceTimeline;
-use rand_distr::{Distribution, Exp};
+use pools::SpotMarket;
 use rand_pcg::Pcg64;
-use std::collections::BTreeSet;
 
 /// How long after the last submission a run may go on before it is cut (guards against
 /// jobs that can never run, e.g. a Spot pool with no capacity at all).
@@ -48,9 +53,12 @@ pub struct SimDriver {
     boot_delay: Vec<SimDuration>,
     hazard: Vec<Option<f64>>,
     prices: Prices,
-    spot_now: Vec<crate::model::MicroUsd>,
-    /// Live Spot instances per type (their count is the pool's use).
-    spot_alive: Vec<BTreeSet<InstanceId>>,
+    /// Spot pools: prices now, capacity, live instances.
+    market: SpotMarket,
+    /// Allocation strategy of each compute environment (the fleet picks zones by it).
+    ce_strategy: Vec<AllocationStrategy>,
+    /// Time between synthetic price steps, when some pool has synthetic prices.
+    price_step: Option<SimDuration>,
     spot: SpotModel,
     interruptions: Pcg64,
     container_start_delay: SimDuration,
@@ -67,6 +75,7 @@ impl SimDriver {
             trace,
             spot,
             container_start_delay,
+            epoch_ms,
             ..
         } = scenario;
         cluster.add_unmanaged_host_types();
@@ -76,13 +85,20 @@ impl SimDriver {
             .map(|j| j.submit)
             .max()
             .unwrap_or(SimTime::ZERO);
-        let prices = build_prices(catalog, &spot);
+        let setup = SpotMarket::build(catalog, &spot, seed, epoch_ms);
         let mut events = EventQueue::default();
-        for (t, series) in &spot.price_series {
-            for &(at, p) in series {
-                events.push(at, WorldEvent::PriceChange(*t, p));
-            }
+        for &(at, pool, p) in &setup.changes {
+            events.push(at, WorldEvent::PriceChange(pool, p));
         }
+        let price_step = setup
+            .market
+            .has_synthetic()
+            .then(|| spot.market.synthetic.map(|m| m.step))
+            .flatten();
+        if let Some(step) = price_step {
+            events.push(SimTime::ZERO + step, WorldEvent::PriceTick);
+        }
+        let prices = prices_of(catalog, &setup);
         SimDriver {
             jobs: Vec::with_capacity(trace.len()),
             trace_ids: Vec::with_capacity(trace.len()),
@@ -95,9 +111,14 @@ impl SimDriver {
                 .iter()
                 .map(|t| t.interruption_bucket.map(|b| b.hazard_per_hour()))
                 .collect(),
-            spot_now: prices.spot.iter().map(|p| p.at(SimTime::ZERO)).collect(),
             prices,
-            spot_alive: vec![BTreeSet::new(); catalog.len()],
+            market: setup.market,
+            ce_strategy: cluster
+                .compute_environments
+                .iter()
+                .map(|ce| ce.allocation_strategy)
+                .collect(),
+            price_step,
             spot,
             interruptions: rng::stream(seed, "interruptions"),
             container_start_delay,
@@ -170,13 +191,10 @@ impl SimDriver {
             }
             WorldEvent::CancelRequested(job) => Some(Input::CancelJobRequested { job }),
             WorldEvent::TerminateRequested(job) => Some(Input::TerminateJobRequested { job }),
-            WorldEvent::PriceChange(t, price) => {
-                self.spot_now[t.0 as usize] = price;
-                self.reclaim_outbid(t, at);
-                Some(Input::SpotPriceChanged {
-                    instance_type: t,
-                    price_per_hour: price,
-                })
+            WorldEvent::PriceChange(pool, price) => Some(self.price_changed(pool, price, at)),
+            WorldEvent::PriceTick => {
+                self.price_tick(at);
+                None
             }
         }
     }
@@ -252,24 +270,10 @@ impl SimDriver {
 
     fn end_instance(&mut self, i: InstanceId, at: SimTime) {
         let inst = &mut self.instances[i.0 as usize];
-        if inst.market == Market::Spot && inst.alive() {
-            self.spot_alive[inst.instance_type.0 as usize].remove(&i);
+        if let (Some(p), true) = (inst.pool, inst.alive()) {
+            self.market.pool_mut(p).alive.remove(&i);
         }
         inst.ended_at = Some(at);
-    }
-
-    /// Spot instances whose maximum price is now below the market are reclaimed after the
-    /// usual notice.
-    fn reclaim_outbid(&mut self, t: InstanceTypeId, at: SimTime) {
-        let price = self.spot_now[t.0 as usize];
-        let alive: Vec<InstanceId> = self.spot_alive[t.0 as usize].iter().copied().collect();
-        for id in alive {
-            let inst = &self.instances[id.0 as usize];
-            let outbid = inst.max_price < price;
-            if outbid && inst.reclaim_at.is_none_or(|r| r > at + SPOT_NOTICE) {
-                self.schedule_reclaim(id, at, at + SPOT_NOTICE);
-            }
-        }
     }
 
     fn schedule_reclaim(&mut self, i: InstanceId, now: SimTime, reclaim: SimTime) {
@@ -278,95 +282,28 @@ impl SimDriver {
         self.events.push(notice, WorldEvent::SpotNotice(i, reclaim));
         self.events.push(reclaim, WorldEvent::SpotReclaim(i));
     }
-
-    fn launch(
-        &mut self,
-        now: SimTime,
-        id: InstanceId,
-        t: InstanceTypeId,
-        market: Market,
-        max_price: crate::model::MicroUsd,
-    ) {
-        let mut inst = WorldInstance {
-            instance_type: t,
-            market,
-            max_price,
-            launched_at: now,
-            ended_at: None,
-            launch_failed: false,
-            reclaim_at: None,
-            noticed: false,
-            jobs: Vec::new(),
-        };
-        let failure = (market == Market::Spot)
-            .then(|| self.spot_refusal(t, max_price))
-            .flatten();
-        if let Some(reason) = failure {
-            inst.launch_failed = true;
-            self.instances.push(inst);
-            self.events.push(now, WorldEvent::LaunchFailed(id, reason));
-            return;
-        }
-        self.instances.push(inst);
-        self.events.push(
-            now + self.boot_delay[t.0 as usize],
-            WorldEvent::InstanceReady(id),
-        );
-        if market == Market::Spot {
-            self.spot_alive[t.0 as usize].insert(id);
-            if let Some(at) = self.draw_reclaim(now, t) {
-                self.schedule_reclaim(id, now, at);
-            }
-        }
-    }
-
-    fn spot_refusal(
-        &self,
-        t: InstanceTypeId,
-        max_price: crate::model::MicroUsd,
-    ) -> Option<LaunchFailure> {
-        if self.spot_now[t.0 as usize] > max_price {
-            return Some(LaunchFailure::SpotPriceAboveMax);
-        }
-        let cap = self.spot.capacity.get(&t).copied().unwrap_or(u32::MAX);
-        (self.spot_alive[t.0 as usize].len() as u64 >= cap as u64)
-            .then_some(LaunchFailure::InsufficientInstanceCapacity)
-    }
-
-    /// When EC2 will reclaim a Spot instance of `t` launched at `now`, if ever.
-    fn draw_reclaim(&mut self, now: SimTime, t: InstanceTypeId) -> Option<SimTime> {
-        let bucket = self.bucket_hazard(t)?;
-        let rate = bucket * self.spot.hazard_scale;
-        if rate <= 0.0 || !rate.is_finite() {
-            return None;
-        }
-        let hours: f64 = Exp::new(rate).ok()?.sample(&mut self.interruptions);
-        let ms = (hours * 3_600_000.0).min(1e15) as u64;
-        Some(now + SimDuration(ms.max(1)))
-    }
-
-    fn bucket_hazard(&self, t: InstanceTypeId) -> Option<f64> {
-        self.hazard[t.0 as usize]
-    }
 }
 
-/// On-Demand and Spot price timelines of every catalog type under `spot`.
+/// On-Demand and Spot price timelines of every catalog type under `spot` (Spot: per pool,
+/// as known before the run; synthetic prices are drawn during a run).
 pub fn build_prices(catalog: &Catalog, spot: &SpotModel) -> Prices {
-    let on_demand = catalog
-        .types()
-        .iter()
-        .map(|t| PriceTimeline::constant(t.on_demand_per_hour))
-        .collect();
-    let spot = catalog
-        .ids()
-        .map(|id| {
-            let t = catalog.get(id);
-            let initial = t.default_spot_price().unwrap_or(t.on_demand_per_hour);
-            let changes = spot.price_series.get(&id).map_or(&[][..], |v| v.as_slice());
-            PriceTimeline::with_changes(initial, changes)
-        })
-        .collect();
-    Prices { on_demand, spot }
+    prices_of(catalog, &SpotMarket::build(catalog, spot, 0, 0))
+}
+
+fn prices_of(catalog: &Catalog, setup: &pools::MarketSetup) -> Prices {
+    Prices {
+        on_demand: catalog
+            .types()
+            .iter()
+            .map(|t| PriceTimeline::constant(t.on_demand_per_hour))
+            .collect(),
+        spot: setup.timelines.clone(),
+        type_pool: catalog
+            .ids()
+            .map(|t| setup.market.pools_of(t).first().copied())
+            .collect(),
+        instance_pool: Vec::new(),
+    }
 }
 
 impl Driver for SimDriver {
@@ -421,21 +358,32 @@ impl Driver for SimDriver {
                 instance_type,
                 market,
                 max_price_per_hour,
-                ..
-            } => self.launch(now, instance, instance_type, market, max_price_per_hour),
+                compute_environment,
+            } => {
+                let strategy = self.ce_strategy[compute_environment.0 as usize];
+                let launch = spot::Launch {
+                    id: instance,
+                    instance_type,
+                    market,
+                    max_price: max_price_per_hour,
+                    strategy,
+                };
+                self.launch(now, launch)
+            }
             Command::AdoptHost {
                 instance,
                 instance_type,
                 ..
             } => {
                 // An UNMANAGED host: already running, not billed by this run.
-                self.launch(
-                    now,
-                    instance,
+                let launch = spot::Launch {
+                    id: instance,
                     instance_type,
-                    Market::OnDemand,
-                    MicroUsd::ZERO,
-                )
+                    market: Market::OnDemand,
+                    max_price: MicroUsd::ZERO,
+                    strategy: AllocationStrategy::BestFit,
+                };
+                self.launch(now, launch)
             }
             Command::TerminateInstance { instance } => self.end_instance(instance, now),
             Command::StopJob { job, attempt, .. } => {

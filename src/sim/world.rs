@@ -1,6 +1,7 @@
 //! The simulated world's own state: what exists, what runs where, what is priced how.
 
 use super::billing::PriceTimeline;
+use super::pools::PoolId;
 use crate::engine::InstanceId;
 use crate::model::{InstanceTypeId, JobId, Market, MicroUsd, SimDuration, SimTime};
 
@@ -25,6 +26,8 @@ pub struct WorldInstance {
     pub noticed: bool,
     /// Jobs whose current attempt runs here.
     pub jobs: Vec<JobId>,
+    /// The Spot pool it runs in (`None` on On-Demand).
+    pub pool: Option<PoolId>,
 }
 
 impl WorldInstance {
@@ -52,16 +55,32 @@ pub struct WorldJob {
 pub struct Prices {
     /// On-Demand list price per type (constant timelines).
     pub on_demand: Vec<PriceTimeline>,
-    /// Spot price over time per type.
+    /// Spot price over time per pool ([`PoolId`]; without zones, pool `t` is type `t`).
     pub spot: Vec<PriceTimeline>,
+    /// Each type's first pool (what [`Prices::timeline`] shows for Spot).
+    pub type_pool: Vec<Option<PoolId>>,
+    /// Each instance's pool, by [`InstanceId`] (`None`: On-Demand, or not known).
+    pub instance_pool: Vec<Option<PoolId>>,
 }
 
 impl Prices {
-    /// The timeline an instance of `t` in `market` pays.
+    /// The timeline an instance of `t` in `market` pays, in the type's first pool.
     pub fn timeline(&self, t: InstanceTypeId, market: Market) -> &PriceTimeline {
+        let od = &self.on_demand[t.0 as usize];
         match market {
-            Market::OnDemand => &self.on_demand[t.0 as usize],
-            Market::Spot => &self.spot[t.0 as usize],
+            Market::OnDemand => od,
+            Market::Spot => match self.type_pool.get(t.0 as usize).copied().flatten() {
+                Some(p) => &self.spot[p.0 as usize],
+                None => od,
+            },
+        }
+    }
+
+    /// The timeline instance `i` (of type `t`, in `market`) pays: its own pool's.
+    pub fn for_instance(&self, i: InstanceId, t: InstanceTypeId, market: Market) -> &PriceTimeline {
+        match (market, self.instance_pool.get(i.0 as usize).copied().flatten()) {
+            (Market::Spot, Some(p)) => &self.spot[p.0 as usize],
+            _ => self.timeline(t, market),
         }
     }
 }
