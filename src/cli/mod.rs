@@ -77,7 +77,10 @@ pub struct SimulateArgs {
     /// Also write jobs.json: the run's jobs shaped like `aws batch describe-jobs` output
     /// (AWS field names, times in Unix epoch milliseconds from the scenario's epoch_ms).
     #[arg(long)]
-    pub aws_json: bool,
+    pub aws_json: bool,    /// Skip malformed lines of the trace and price series (counted, reported on stderr and
+    /// in summary.json as `skipped_lines`) instead of stopping at the first.
+    #[arg(long)]
+    pub skip_bad_lines: bool,
 }
 
 /// `flotilla import-aws`.
@@ -138,7 +141,10 @@ pub struct CompareArgs {
     pub threads: Option<usize>,
     /// Print the table as JSON.
     #[arg(long)]
-    pub json: bool,
+    pub json: bool,    /// Skip malformed lines of the trace and price series (counted, reported on stderr and
+    /// in summary.json as `skipped_lines`) instead of stopping at the first.
+    #[arg(long)]
+    pub skip_bad_lines: bool,
 }
 
 /// `flotilla validate`.
@@ -146,7 +152,10 @@ pub struct CompareArgs {
 pub struct ValidateArgs {
     /// Files to check: scenarios (.toml), traces, catalogs or Spot price series (.csv).
     #[arg(required = true)]
-    pub files: Vec<PathBuf>,
+    pub files: Vec<PathBuf>,    /// Skip malformed lines of traces and price series (counted and reported) instead of
+    /// stopping at the first.
+    #[arg(long)]
+    pub skip_bad_lines: bool,
 }
 
 /// `flotilla generate`.
@@ -205,9 +214,17 @@ pub fn main() -> ExitCode {
 
 fn validate(a: ValidateArgs) -> anyhow::Result<ExitCode> {
     let mut failed = 0;
+    let opts = crate::input::ReadOptions {
+        skip_bad_lines: a.skip_bad_lines,
+    };
     for f in &a.files {
-        match crate::input::validate_file(f) {
-            Ok(what) => println!("ok: {}: {what}", f.display()),
+        match crate::input::validate_file_with_options(f, opts) {
+            Ok((what, skipped)) => {
+                println!("ok: {}: {what}", f.display());
+                if let Some(r) = skipped.report() {
+                    eprintln!("{}: {r}", f.display());
+                }
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 failed += 1;
@@ -252,6 +269,7 @@ pub(crate) fn prepare(
     trace: Option<&std::path::Path>,
     strategy: Option<&str>,
     seed: Option<u64>,
+    opts: crate::input::ReadOptions,
 ) -> anyhow::Result<(crate::scenario::Scenario, String)> {
     let json = trace.filter(|t| {
         t.extension()
@@ -260,7 +278,8 @@ pub(crate) fn prepare(
     let mut scenario = match json {
         Some(t) => {
             let empty = EmptyTrace::create()?;
-            let mut s = crate::input::load_scenario(path, Some(empty.path()))?;
+            let (mut s, _) =
+                crate::input::load_scenario_with_options(path, Some(empty.path()), opts)?;
             let (jobs, epoch_ms) = crate::input::aws::load_jobs_json(t, &s.cluster)?;
             s.trace = jobs;
             s.trace_path = t.to_path_buf();
@@ -268,8 +287,11 @@ pub(crate) fn prepare(
             s.sort_trace();
             s
         }
-        None => crate::input::load_scenario(path, trace)?,
+        None => crate::input::load_scenario_with_options(path, trace, opts)?.0,
     };
+    if let Some(r) = scenario.skipped_lines.report() {
+        eprintln!("{r}");
+    }
     if let Some(seed) = seed {
         scenario.seed = seed;
     }

@@ -115,10 +115,11 @@ use super::cluster::build_compute_environments;
 use super::csvutil::plural;
 use super::jobdef_build::build_job_definitions;
 use super::policy::build_scheduling_policies;
-use super::prices::load_price_series;
+use super::prices::load_price_series_with;
 use super::queues::build_job_queues;
 use super::tomlerr::{toml_error, Ctx};
-use super::trace::load_trace;
+use super::trace::load_trace_with;
+use super::generated::WireGenerated;
 use super::wire::{WireScenario, WireSpot};
 use super::{default_catalog, InputError, JobDefinitions, ReadOptions, SkippedLines};
 use crate::model::{Catalog, Cluster, SchedulingOptions, SimDuration};
@@ -150,7 +151,6 @@ pub fn load_scenario_with_options(
 ) -> Result<(Scenario, JobDefinitions), InputError> {
     #[allow(unused_mut)] // the readers that skip lines fill it
     let mut skipped = SkippedLines::default();
-    let _ = opts;
     let src = std::fs::read_to_string(path).map_err(|e| InputError::unreadable(path, &e))?;
     let wire: WireScenario = toml::from_str(&src).map_err(|e| toml_error(path, &src, &e))?;
     let ctx = Ctx {
@@ -220,7 +220,7 @@ pub fn load_scenario_with_options(
         ));
     }
     let job_definitions = build_job_definitions(&ctx, &wire.job_definitions)?;
-    let spot = build_spot(&ctx, base, wire.spot.as_ref(), &catalog)?;
+    let spot = build_spot(&ctx, base, wire.spot.as_ref(), &catalog, opts, &mut skipped)?;
     let options = SchedulingOptions {
         keep_cpu_jobs_off_gpu_instances: wire
             .scheduler
@@ -238,17 +238,32 @@ pub fn load_scenario_with_options(
         compute_environments,
         job_queues,
     };
-    let trace_path = match (trace_override, &wire.trace) {
-        (Some(t), _) => t.to_path_buf(),
-        (None, Some(t)) => existing(&ctx, base, t, "trace", "trace file")?,
-        (None, None) => {
+    let (trace_path, trace) = match (trace_override, &wire.trace, &wire.generate) {
+        (None, None, Some(g)) => {
+            let g = WireGenerated { ctx: &ctx, seed, section: g };
+            super::generated::generated_trace(g, &cluster, &job_definitions)?
+        }
+        (_, Some(_), Some(g)) => {
+            return Err(ctx.err(
+                g.span(),
+                "generate",
+                "give either `trace` or a [generate] section, not both",
+            ))
+        }
+        (Some(t), _, _) => (t.to_path_buf(), None),
+        (None, Some(t), None) => (existing(&ctx, base, t, "trace", "trace file")?, None),
+        (None, None, None) => {
             return Err(ctx.missing(
                 "trace",
-                "the scenario names no trace file; add `trace = \"jobs.csv\"` or pass a trace",
+                "the scenario names no trace file; add `trace = \"jobs.csv\"`, a [generate] \
+                 section, or pass a trace",
             ))
         }
     };
-    let trace = load_trace(&trace_path, &cluster, &job_definitions)?;
+    let trace = match trace {
+        Some(t) => t,
+        None => load_trace_with(&trace_path, &cluster, &job_definitions, opts, &mut skipped)?,
+    };
     let mut scenario = Scenario {
         name,
         seed,
@@ -289,6 +304,8 @@ fn build_spot(
     base: &Path,
     spot: Option<&WireSpot>,
     catalog: &Catalog,
+    opts: ReadOptions,
+    skipped: &mut SkippedLines,
 ) -> Result<SpotModel, InputError> {
     let mut model = SpotModel {
         hazard_scale: 1.0,
@@ -320,7 +337,7 @@ fn build_spot(
     }
     if let Some(p) = &s.price_series {
         let path = existing(ctx, base, p, "spot.price_series", "price series file")?;
-        model.price_series = load_price_series(&path, catalog)?;
+        model.price_series = load_price_series_with(&path, catalog, opts, skipped)?;
     }
     Ok(model)
 }
