@@ -3,6 +3,7 @@
 
 mod compare;
 mod diff;
+mod generate;
 mod import_aws;
 #[cfg(feature = "live")]
 mod live;
@@ -33,9 +34,10 @@ pub enum Command {
     Compare(CompareArgs),
     /// Check scenario, trace, catalog or Spot price files without running anything.
     Validate(ValidateArgs),
-    /// Write a synthetic job trace (Poisson arrivals, log-normal run times, a mix of sizes and
-    /// some GPU jobs).
-    Generate(GenerateArgs),
+    /// Write a synthetic job trace (Poisson, diurnal or bursty arrivals; log-normal, Weibull,
+    /// exponential or empirical run times; a mix of sizes, GPU jobs, arrays and workflows),
+    /// or one fitted to a real trace (--like).
+    Generate(generate::GenerateArgs),
     /// Turn AWS CLI output (`aws batch describe-compute-environments`, `describe-job-queues`,
     /// `describe-job-definitions`, `describe-jobs`) into a scenario file and trace.
     ImportAws(ImportAwsArgs),
@@ -158,38 +160,6 @@ pub struct ValidateArgs {
     pub skip_bad_lines: bool,
 }
 
-/// `flotilla generate`.
-#[derive(Args, Debug)]
-pub struct GenerateArgs {
-    /// Number of jobs.
-    #[arg(long)]
-    pub jobs: u64,
-    /// Seed of every random stream.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Output CSV file.
-    #[arg(long)]
-    pub out: PathBuf,
-    /// Mean arrivals per second (Poisson).
-    #[arg(long, default_value_t = 40.0)]
-    pub rate: f64,
-    /// Comma-separated job queue names, picked uniformly.
-    #[arg(long, value_delimiter = ',', default_value = "default")]
-    pub queues: Vec<String>,
-    /// Median run time in seconds (log-normal).
-    #[arg(long, default_value_t = 600.0)]
-    pub runtime_median: f64,
-    /// Share of GPU jobs, 0 to 1.
-    #[arg(long, default_value_t = 0.03)]
-    pub gpu_share: f64,
-    /// Share of jobs that are array children, 0 to 1 (`--jobs` counts children).
-    #[arg(long, default_value_t = 0.0)]
-    pub array_share: f64,
-    /// Share of rows that depend on an earlier row, 0 to 1.
-    #[arg(long, default_value_t = 0.0)]
-    pub dependency_share: f64,
-}
-
 /// Parses the command line, runs it and maps errors to an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -197,7 +167,7 @@ pub fn main() -> ExitCode {
         Command::Simulate(a) => simulate::run(a),
         Command::Compare(a) => compare::run(a),
         Command::Validate(a) => validate(a),
-        Command::Generate(a) => generate(a),
+        Command::Generate(a) => generate::run(a),
         Command::ImportAws(a) => import_aws::run(a),
         #[cfg(feature = "live")]
         Command::Live(a) => live::run(a),
@@ -236,27 +206,6 @@ fn validate(a: ValidateArgs) -> anyhow::Result<ExitCode> {
     } else {
         ExitCode::from(1)
     })
-}
-
-fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
-    use anyhow::Context;
-    let cfg = crate::generate::GenerateConfig {
-        jobs: a.jobs,
-        seed: a.seed,
-        rate_per_s: a.rate,
-        queues: a.queues,
-        runtime_median_s: a.runtime_median,
-        gpu_share: a.gpu_share,
-        array_share: a.array_share,
-        dependency_share: a.dependency_share,
-        ..Default::default()
-    };
-    cfg.validate().map_err(anyhow::Error::msg)?;
-    let file = std::fs::File::create(&a.out).with_context(|| format!("{}", a.out.display()))?;
-    crate::generate::write_trace(&cfg, std::io::BufWriter::with_capacity(1 << 20, file))
-        .with_context(|| format!("writing {}", a.out.display()))?;
-    eprintln!("wrote {} jobs to {}", a.jobs, a.out.display());
-    Ok(ExitCode::SUCCESS)
 }
 
 /// Loads a scenario and applies `--trace`, `--strategy` and `--seed`; returns it with the

@@ -21,6 +21,7 @@ mod queues;
 mod scenario;
 mod tomlerr;
 mod trace;
+mod trace_bare;
 mod trace_deps;
 mod trace_resolve;
 mod trace_row;
@@ -33,6 +34,7 @@ pub use error::InputError;
 pub use jobdef::{node_resources, ContainerProperties, JobDefinition, JobDefinitions};
 pub use scenario::{load_scenario, load_scenario_with_definitions, load_scenario_with_options};
 pub use trace::load_trace;
+pub use trace_bare::load_bare_trace;
 
 use crate::model::{Catalog, SimDuration};
 use std::path::Path;
