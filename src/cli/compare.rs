@@ -43,7 +43,10 @@ pub(super) fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
         .iter()
         .map(|s| s.parse().map_err(anyhow::Error::msg))
         .collect::<anyhow::Result<_>>()?;
-    let (base, _) = super::prepare(&a.scenario, a.trace.as_deref(), None, None)?;
+    let opts = crate::input::ReadOptions {
+        skip_bad_lines: a.skip_bad_lines,
+    };
+    let (base, _) = super::prepare(&a.scenario, a.trace.as_deref(), None, None, opts)?;
     let seeds = parse_seeds(&a.seeds, base.seed)?;
     let dir = a
         .out

@@ -3,6 +3,7 @@
 
 mod compare;
 mod diff;
+mod generate;
 mod import_aws;
 #[cfg(feature = "live")]
 mod live;
@@ -33,9 +34,10 @@ pub enum Command {
     Compare(CompareArgs),
     /// Check scenario, trace, catalog or Spot price files without running anything.
     Validate(ValidateArgs),
-    /// Write a synthetic job trace (Poisson arrivals, log-normal run times, a mix of sizes and
-    /// some GPU jobs).
-    Generate(GenerateArgs),
+    /// Write a synthetic job trace (Poisson, diurnal or bursty arrivals; log-normal, Weibull,
+    /// exponential or empirical run times; a mix of sizes, GPU jobs, arrays and workflows),
+    /// or one fitted to a real trace (--like).
+    Generate(generate::GenerateArgs),
     /// Turn AWS CLI output (`aws batch describe-compute-environments`, `describe-job-queues`,
     /// `describe-job-definitions`, `describe-jobs`) into a scenario file and trace.
     ImportAws(ImportAwsArgs),
@@ -77,7 +79,10 @@ pub struct SimulateArgs {
     /// Also write jobs.json: the run's jobs shaped like `aws batch describe-jobs` output
     /// (AWS field names, times in Unix epoch milliseconds from the scenario's epoch_ms).
     #[arg(long)]
-    pub aws_json: bool,
+    pub aws_json: bool,    /// Skip malformed lines of the trace and price series (counted, reported on stderr and
+    /// in summary.json as `skipped_lines`) instead of stopping at the first.
+    #[arg(long)]
+    pub skip_bad_lines: bool,
 }
 
 /// `flotilla import-aws`.
@@ -138,7 +143,10 @@ pub struct CompareArgs {
     pub threads: Option<usize>,
     /// Print the table as JSON.
     #[arg(long)]
-    pub json: bool,
+    pub json: bool,    /// Skip malformed lines of the trace and price series (counted, reported on stderr and
+    /// in summary.json as `skipped_lines`) instead of stopping at the first.
+    #[arg(long)]
+    pub skip_bad_lines: bool,
 }
 
 /// `flotilla validate`.
@@ -146,39 +154,10 @@ pub struct CompareArgs {
 pub struct ValidateArgs {
     /// Files to check: scenarios (.toml), traces, catalogs or Spot price series (.csv).
     #[arg(required = true)]
-    pub files: Vec<PathBuf>,
-}
-
-/// `flotilla generate`.
-#[derive(Args, Debug)]
-pub struct GenerateArgs {
-    /// Number of jobs.
+    pub files: Vec<PathBuf>,    /// Skip malformed lines of traces and price series (counted and reported) instead of
+    /// stopping at the first.
     #[arg(long)]
-    pub jobs: u64,
-    /// Seed of every random stream.
-    #[arg(long, default_value_t = 1)]
-    pub seed: u64,
-    /// Output CSV file.
-    #[arg(long)]
-    pub out: PathBuf,
-    /// Mean arrivals per second (Poisson).
-    #[arg(long, default_value_t = 40.0)]
-    pub rate: f64,
-    /// Comma-separated job queue names, picked uniformly.
-    #[arg(long, value_delimiter = ',', default_value = "default")]
-    pub queues: Vec<String>,
-    /// Median run time in seconds (log-normal).
-    #[arg(long, default_value_t = 600.0)]
-    pub runtime_median: f64,
-    /// Share of GPU jobs, 0 to 1.
-    #[arg(long, default_value_t = 0.03)]
-    pub gpu_share: f64,
-    /// Share of jobs that are array children, 0 to 1 (`--jobs` counts children).
-    #[arg(long, default_value_t = 0.0)]
-    pub array_share: f64,
-    /// Share of rows that depend on an earlier row, 0 to 1.
-    #[arg(long, default_value_t = 0.0)]
-    pub dependency_share: f64,
+    pub skip_bad_lines: bool,
 }
 
 /// Parses the command line, runs it and maps errors to an exit code.
@@ -188,7 +167,7 @@ pub fn main() -> ExitCode {
         Command::Simulate(a) => simulate::run(a),
         Command::Compare(a) => compare::run(a),
         Command::Validate(a) => validate(a),
-        Command::Generate(a) => generate(a),
+        Command::Generate(a) => generate::run(a),
         Command::ImportAws(a) => import_aws::run(a),
         #[cfg(feature = "live")]
         Command::Live(a) => live::run(a),
@@ -205,9 +184,17 @@ pub fn main() -> ExitCode {
 
 fn validate(a: ValidateArgs) -> anyhow::Result<ExitCode> {
     let mut failed = 0;
+    let opts = crate::input::ReadOptions {
+        skip_bad_lines: a.skip_bad_lines,
+    };
     for f in &a.files {
-        match crate::input::validate_file(f) {
-            Ok(what) => println!("ok: {}: {what}", f.display()),
+        match crate::input::validate_file_with_options(f, opts) {
+            Ok((what, skipped)) => {
+                println!("ok: {}: {what}", f.display());
+                if let Some(r) = skipped.report() {
+                    eprintln!("{}: {r}", f.display());
+                }
+            }
             Err(e) => {
                 eprintln!("error: {e}");
                 failed += 1;
@@ -221,27 +208,6 @@ fn validate(a: ValidateArgs) -> anyhow::Result<ExitCode> {
     })
 }
 
-fn generate(a: GenerateArgs) -> anyhow::Result<ExitCode> {
-    use anyhow::Context;
-    let cfg = crate::generate::GenerateConfig {
-        jobs: a.jobs,
-        seed: a.seed,
-        rate_per_s: a.rate,
-        queues: a.queues,
-        runtime_median_s: a.runtime_median,
-        gpu_share: a.gpu_share,
-        array_share: a.array_share,
-        dependency_share: a.dependency_share,
-        ..Default::default()
-    };
-    cfg.validate().map_err(anyhow::Error::msg)?;
-    let file = std::fs::File::create(&a.out).with_context(|| format!("{}", a.out.display()))?;
-    crate::generate::write_trace(&cfg, std::io::BufWriter::with_capacity(1 << 20, file))
-        .with_context(|| format!("writing {}", a.out.display()))?;
-    eprintln!("wrote {} jobs to {}", a.jobs, a.out.display());
-    Ok(ExitCode::SUCCESS)
-}
-
 /// Loads a scenario and applies `--trace`, `--strategy` and `--seed`; returns it with the
 /// strategy label used in report names.
 ///
@@ -252,6 +218,7 @@ pub(crate) fn prepare(
     trace: Option<&std::path::Path>,
     strategy: Option<&str>,
     seed: Option<u64>,
+    opts: crate::input::ReadOptions,
 ) -> anyhow::Result<(crate::scenario::Scenario, String)> {
     let json = trace.filter(|t| {
         t.extension()
@@ -260,7 +227,8 @@ pub(crate) fn prepare(
     let mut scenario = match json {
         Some(t) => {
             let empty = EmptyTrace::create()?;
-            let mut s = crate::input::load_scenario(path, Some(empty.path()))?;
+            let (mut s, _) =
+                crate::input::load_scenario_with_options(path, Some(empty.path()), opts)?;
             let (jobs, epoch_ms) = crate::input::aws::load_jobs_json(t, &s.cluster)?;
             s.trace = jobs;
             s.trace_path = t.to_path_buf();
@@ -268,8 +236,11 @@ pub(crate) fn prepare(
             s.sort_trace();
             s
         }
-        None => crate::input::load_scenario(path, trace)?,
+        None => crate::input::load_scenario_with_options(path, trace, opts)?.0,
     };
+    if let Some(r) = scenario.skipped_lines.report() {
+        eprintln!("{r}");
+    }
     if let Some(seed) = seed {
         scenario.seed = seed;
     }

@@ -12,6 +12,9 @@ pub(super) fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         a.trace.as_deref(),
         a.strategy.as_deref(),
         a.seed,
+        crate::input::ReadOptions {
+            skip_bad_lines: a.skip_bad_lines,
+        },
     )?;
     if a.keep_cpu_jobs_off_gpu_instances {
         scenario.cluster.options.keep_cpu_jobs_off_gpu_instances = true;

@@ -10,6 +10,7 @@ mod catalog;
 mod cluster;
 mod csvutil;
 mod error;
+mod generated;
 #[doc(hidden)]
 pub mod fuzzing;
 mod jobdef;
@@ -24,9 +25,11 @@ mod spot_history_tsv;
 mod spot_market;
 mod tomlerr;
 mod trace;
+mod trace_bare;
 mod trace_deps;
 mod trace_resolve;
 mod trace_row;
+mod trace_skip;
 mod wire;
 mod wire_jobdef;
 
@@ -35,6 +38,7 @@ pub use error::InputError;
 pub use jobdef::{node_resources, ContainerProperties, JobDefinition, JobDefinitions};
 pub use scenario::{load_scenario, load_scenario_with_definitions, load_scenario_with_options};
 pub use trace::load_trace;
+pub use trace_bare::load_bare_trace;
 
 use crate::model::{Catalog, SimDuration};
 use std::path::Path;
@@ -75,14 +79,29 @@ pub fn load_catalog(
 /// `instance_type` a catalog. A bare trace or price series is checked for syntax and ranges
 /// only, since queue, job definition and instance type names need a scenario.
 pub fn validate_file(path: &Path) -> Result<String, InputError> {
+    validate_file_with_options(path, ReadOptions::default()).map(|(s, _)| s)
+}
+
+/// [`validate_file`] with reader options; also returns the lines skipped
+/// (`--skip-bad-lines`).
+pub fn validate_file_with_options(
+    path: &Path,
+    opts: ReadOptions,
+) -> Result<(String, SkippedLines), InputError> {
     let ext = path
         .extension()
         .and_then(|e| e.to_str())
         .map(str::to_ascii_lowercase);
     match ext.as_deref() {
-        Some("toml") => load_scenario(path, None).map(|s| scenario::describe(&s)),
-        Some("csv") => validate_csv(path),
-        Some("json" | "tsv" | "txt") => spot_history::describe_file(path),
+        Some("toml") => load_scenario_with_options(path, None, opts)
+            .map(|(s, _)| (scenario::describe(&s), s.skipped_lines)),
+        Some("csv") => {
+            let mut skipped = SkippedLines::default();
+            validate_csv(path, opts, &mut skipped).map(|s| (s, skipped))
+        }
+        Some("json" | "tsv" | "txt") => {
+            spot_history::describe_file(path).map(|s| (s, SkippedLines::default()))
+        }
         _ => Err(InputError::new(
             path,
             "cannot tell what kind of file this is: expected a scenario (.toml) or a catalog, \
@@ -91,13 +110,18 @@ pub fn validate_file(path: &Path) -> Result<String, InputError> {
     }
 }
 
-fn validate_csv(path: &Path) -> Result<String, InputError> {
+fn validate_csv(
+    path: &Path,
+    opts: ReadOptions,
+    skipped: &mut SkippedLines,
+) -> Result<String, InputError> {
     let bytes = std::fs::read(path).map_err(|e| InputError::unreadable(path, &e))?;
     let header = csvutil::Header::read(&mut csvutil::reader(bytes.as_slice()), path)?;
     if header.find("job_id").is_some() {
-        trace::describe_bare(bytes.as_slice(), path)
+        trace::describe_bare_with(bytes.as_slice(), path, opts, skipped)
     } else if header.find("time_s").is_some() {
-        prices::parse_raw(bytes.as_slice(), path).map(|r| prices::describe_raw(&r))
+        prices::parse_raw_with(bytes.as_slice(), path, opts, skipped)
+            .map(|r| prices::describe_raw(&r))
     } else if header.find("instance_type").is_some() {
         let c = catalog::parse_catalog(bytes.as_slice(), path, 250, SimDuration::from_secs(90))?;
         let mut families: Vec<&str> = c.types().iter().map(|t| t.family.as_str()).collect();

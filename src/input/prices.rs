@@ -12,7 +12,7 @@
 //! equal times, so the later row wins). A type without points keeps its catalog estimate.
 
 use super::csvutil::{bad, cell, csv_error, line_of, plural, seconds_to_ms, Header};
-use super::InputError;
+use super::{InputError, ReadOptions, SkippedLines};
 use crate::model::{Catalog, InstanceTypeId, MicroUsd, SimTime};
 use csv::ByteRecord;
 use std::collections::{BTreeMap, BTreeSet};
@@ -37,58 +37,92 @@ pub(crate) type PriceSeries = BTreeMap<InstanceTypeId, Vec<(SimTime, MicroUsd)>>
 
 /// Stage 1: rows to points, checking syntax and ranges.
 pub(crate) fn parse_raw<R: Read>(input: R, file: &Path) -> Result<RawPrices, InputError> {
+    parse_raw_with(input, file, ReadOptions::default(), &mut SkippedLines::default())
+}
+
+/// [`parse_raw`] with reader options: with `skip_bad_lines`, a malformed row is counted in
+/// `skipped` and left out.
+pub(crate) fn parse_raw_with<R: Read>(
+    input: R,
+    file: &Path,
+    opts: ReadOptions,
+    skipped: &mut SkippedLines,
+) -> Result<RawPrices, InputError> {
     let mut rdr = super::csvutil::reader(input);
     let h = Header::read(&mut rdr, file)?;
-    let time_col = h.require("time_s", file)?;
-    let type_col = h.require("instance_type", file)?;
-    let price_col = h.require("price_usd_per_hour", file)?;
+    let cols = [
+        h.require("time_s", file)?,
+        h.require("instance_type", file)?,
+        h.require("price_usd_per_hour", file)?,
+    ];
     let mut points = Vec::new();
     let mut rec = ByteRecord::new();
-    while rdr
-        .read_byte_record(&mut rec)
-        .map_err(|e| csv_error(file, e))?
-    {
-        let t = cell(&rec, Some(time_col), "time_s", file)?;
-        let time_ms = seconds_to_ms(t).ok_or_else(|| {
-            bad(
-                file,
-                &rec,
-                "time_s",
-                format!("expected a time in seconds ≥ 0, got `{t}`"),
-            )
-        })?;
-        let name = cell(&rec, Some(type_col), "instance_type", file)?;
-        if name.is_empty() {
-            return Err(bad(
-                file,
-                &rec,
-                "instance_type",
-                "expected an instance type name, got an empty value",
-            ));
-        }
-        let p = cell(&rec, Some(price_col), "price_usd_per_hour", file)?;
-        let price = match p.parse::<f64>() {
-            Ok(v) if v.is_finite() && v >= 0.0 => MicroUsd::from_usd(v),
-            _ => {
-                let msg = format!("expected a price in US dollars per hour ≥ 0, got `{p}`");
-                return Err(bad(file, &rec, "price_usd_per_hour", msg));
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
+            // The reader has consumed a row of the wrong width and can go on; any other
+            // CSV error (I/O) always stops.
+            Err(e) if matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) => {
+                skipped.handle(opts, csv_error(file, e))?;
+                continue;
             }
-        };
-        points.push(RawPoint {
-            line: line_of(&rec),
-            time_ms,
-            instance_type: name.to_string(),
-            price,
-        });
+            Err(e) => return Err(csv_error(file, e)),
+        }
+        match parse_point(&rec, cols, file) {
+            Ok(p) => points.push(p),
+            Err(e) => skipped.handle(opts, e)?,
+        }
     }
     Ok(RawPrices { points })
 }
 
-/// Stage 2: looks the types up in `catalog` and sorts each type's points by time.
-pub(crate) fn resolve(
+/// One row: `cols` are the time, type and price columns.
+fn parse_point(rec: &ByteRecord, cols: [usize; 3], file: &Path) -> Result<RawPoint, InputError> {
+    let [time_col, type_col, price_col] = cols;
+    let t = cell(rec, Some(time_col), "time_s", file)?;
+    let time_ms = seconds_to_ms(t).ok_or_else(|| {
+        bad(
+            file,
+            rec,
+            "time_s",
+            format!("expected a time in seconds ≥ 0, got `{t}`"),
+        )
+    })?;
+    let name = cell(rec, Some(type_col), "instance_type", file)?;
+    if name.is_empty() {
+        return Err(bad(
+            file,
+            rec,
+            "instance_type",
+            "expected an instance type name, got an empty value",
+        ));
+    }
+    let p = cell(rec, Some(price_col), "price_usd_per_hour", file)?;
+    let price = match p.parse::<f64>() {
+        Ok(v) if v.is_finite() && v >= 0.0 => MicroUsd::from_usd(v),
+        _ => {
+            let msg = format!("expected a price in US dollars per hour ≥ 0, got `{p}`");
+            return Err(bad(file, rec, "price_usd_per_hour", msg));
+        }
+    };
+    Ok(RawPoint {
+        line: line_of(rec),
+        time_ms,
+        instance_type: name.to_string(),
+        price,
+    })
+}
+
+/// Stage 2: looks the types up in `catalog` and sorts each type's points by time. With
+/// `skip_bad_lines`, a point whose type is not in the catalog is counted in `skipped` and
+/// left out.
+pub(crate) fn resolve_with(
     raw: RawPrices,
     file: &Path,
     catalog: &Catalog,
+    opts: ReadOptions,
+    skipped: &mut SkippedLines,
 ) -> Result<PriceSeries, InputError> {
     let mut series = PriceSeries::new();
     for p in raw.points {
@@ -97,9 +131,11 @@ pub(crate) fn resolve(
                 "instance type `{}` is not in the scenario's catalog",
                 p.instance_type
             );
-            return Err(InputError::new(file, msg)
+            let e = InputError::new(file, msg)
                 .at_line(p.line)
-                .in_field("instance_type"));
+                .in_field("instance_type");
+            skipped.handle(opts, e)?;
+            continue;
         };
         series
             .entry(id)
@@ -112,10 +148,17 @@ pub(crate) fn resolve(
     Ok(series)
 }
 
-/// Loads a price series file against a catalog.
-pub(crate) fn load_price_series(path: &Path, catalog: &Catalog) -> Result<PriceSeries, InputError> {
+/// Loads a price series file against a catalog; lines skipped (`--skip-bad-lines`) are
+/// added to `skipped`.
+pub(crate) fn load_price_series_with(
+    path: &Path,
+    catalog: &Catalog,
+    opts: ReadOptions,
+    skipped: &mut SkippedLines,
+) -> Result<PriceSeries, InputError> {
     let f = std::fs::File::open(path).map_err(|e| InputError::unreadable(path, &e))?;
-    resolve(parse_raw(f, path)?, path, catalog)
+    let raw = parse_raw_with(f, path, opts, skipped)?;
+    resolve_with(raw, path, catalog, opts, skipped)
 }
 
 /// A one-line description of a bare price series.

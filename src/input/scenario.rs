@@ -117,10 +117,11 @@ use super::cluster::build_compute_environments;
 use super::csvutil::plural;
 use super::jobdef_build::build_job_definitions;
 use super::policy::build_scheduling_policies;
-use super::prices::load_price_series;
+use super::prices::load_price_series_with;
 use super::queues::build_job_queues;
 use super::tomlerr::{toml_error, Ctx};
-use super::trace::load_trace;
+use super::trace::load_trace_with;
+use super::generated::WireGenerated;
 use super::wire::{WireScenario, WireSpot};
 use super::{default_catalog, InputError, JobDefinitions, ReadOptions, SkippedLines};
 use crate::model::{Catalog, Cluster, SchedulingOptions, SimDuration};
@@ -244,17 +245,32 @@ pub fn load_scenario_with_options(
         compute_environments,
         job_queues,
     };
-    let trace_path = match (trace_override, &wire.trace) {
-        (Some(t), _) => t.to_path_buf(),
-        (None, Some(t)) => existing(&ctx, base, t, "trace", "trace file")?,
-        (None, None) => {
+    let (trace_path, trace) = match (trace_override, &wire.trace, &wire.generate) {
+        (None, None, Some(g)) => {
+            let g = WireGenerated { ctx: &ctx, seed, section: g };
+            super::generated::generated_trace(g, &cluster, &job_definitions)?
+        }
+        (_, Some(_), Some(g)) => {
+            return Err(ctx.err(
+                g.span(),
+                "generate",
+                "give either `trace` or a [generate] section, not both",
+            ))
+        }
+        (Some(t), _, _) => (t.to_path_buf(), None),
+        (None, Some(t), None) => (existing(&ctx, base, t, "trace", "trace file")?, None),
+        (None, None, None) => {
             return Err(ctx.missing(
                 "trace",
-                "the scenario names no trace file; add `trace = \"jobs.csv\"` or pass a trace",
+                "the scenario names no trace file; add `trace = \"jobs.csv\"`, a [generate] \
+                 section, or pass a trace",
             ))
         }
     };
-    let trace = load_trace(&trace_path, &cluster, &job_definitions)?;
+    let trace = match trace {
+        Some(t) => t,
+        None => load_trace_with(&trace_path, &cluster, &job_definitions, opts, &mut skipped)?,
+    };
     let mut scenario = Scenario {
         name,
         seed,
@@ -328,7 +344,7 @@ fn build_spot(
     }
     if let Some(p) = &s.price_series {
         let path = existing(ctx, base, p, "spot.price_series", "price series file")?;
-        model.price_series = load_price_series(&path, catalog)?;
+        model.price_series = load_price_series_with(&path, catalog, opts, skipped)?;
     }
     model.market = super::spot_market::build_market(ctx, base, s, catalog, opts, skipped)?;
     Ok(model)

@@ -43,8 +43,9 @@ use super::csvutil::plural;
 pub(crate) use super::jobdef::{JobDefinition, JobDefinitions};
 use super::trace_deps::{sort_and_link, PendingDeps};
 use super::trace_resolve::Resolver;
-use super::trace_row::for_each_row;
-use super::InputError;
+use super::trace_row::for_each_row_with;
+use super::trace_skip::drop_unlinkable;
+use super::{InputError, ReadOptions, SkippedLines};
 use crate::model::{Cluster, SimTime};
 use crate::scenario::TraceJob;
 use std::io::Read;
@@ -58,21 +59,70 @@ pub fn load_trace(
     cluster: &Cluster,
     job_definitions: &JobDefinitions,
 ) -> Result<Vec<TraceJob>, InputError> {
+    let mut skipped = SkippedLines::default();
+    load_trace_with(
+        path,
+        cluster,
+        job_definitions,
+        ReadOptions::default(),
+        &mut skipped,
+    )
+}
+
+/// [`load_trace`] with reader options; lines skipped (`--skip-bad-lines`) are added to
+/// `skipped`.
+pub(crate) fn load_trace_with(
+    path: &Path,
+    cluster: &Cluster,
+    job_definitions: &JobDefinitions,
+    opts: ReadOptions,
+    skipped: &mut SkippedLines,
+) -> Result<Vec<TraceJob>, InputError> {
     let f = std::fs::File::open(path).map_err(|e| InputError::unreadable(path, &e))?;
     // About 40 bytes a row: reserving up front saves copying a growing vector.
     let hint = f.metadata().map_or(0, |m| m.len() / 40).min(1 << 26) as usize;
-    let mut jobs = Vec::with_capacity(hint);
+    let src = TraceSource { path, hint };
+    load_trace_from(f, src, cluster, job_definitions, opts, skipped)
+}
+
+/// Where trace bytes come from, for messages, and how many rows to expect.
+pub(crate) struct TraceSource<'p> {
+    /// The file named in errors.
+    pub(crate) path: &'p Path,
+    /// Rows to reserve room for.
+    pub(crate) hint: usize,
+}
+
+/// [`load_trace_with`] on any reader (a file, or a trace generated in memory).
+pub(crate) fn load_trace_from<R: Read>(
+    input: R,
+    src: TraceSource,
+    cluster: &Cluster,
+    job_definitions: &JobDefinitions,
+    opts: ReadOptions,
+    skipped: &mut SkippedLines,
+) -> Result<Vec<TraceJob>, InputError> {
+    let path = src.path;
+    let mut jobs = Vec::with_capacity(src.hint);
     let mut pending: Vec<PendingDeps> = Vec::new();
     let mut r = Resolver::new(path, cluster, job_definitions);
-    for_each_row(f, path, |mut j, names| {
-        if let Some(x) = j.extra.as_mut().filter(|x| !x.depends_on.is_empty()) {
+    for_each_row_with(input, path, opts, skipped, |mut j, names| {
+        let deps = j
+            .extra
+            .as_mut()
+            .map(|x| std::mem::take(&mut x.depends_on))
+            .unwrap_or_default();
+        let line = j.line;
+        // Resolved before anything is kept, so that a row that fails leaves nothing behind.
+        let job = r.resolve(j, names)?;
+        if !deps.is_empty() {
             pending.push(PendingDeps {
                 row: u32::try_from(jobs.len()).unwrap_or(u32::MAX),
-                line: j.line,
-                deps: std::mem::take(&mut x.depends_on),
+                line,
+                deps,
             });
         }
-        jobs.push(r.resolve(j, names)?);
+        jobs.push(job);
         Ok(())
     })?;
     if u32::try_from(jobs.len()).is_err() {
@@ -81,6 +131,11 @@ pub fn load_trace(
             "a trace can hold at most 4,294,967,295 jobs",
         ));
     }
+    let pending = if opts.skip_bad_lines {
+        drop_unlinkable(&mut jobs, pending, path, opts, skipped)?
+    } else {
+        pending
+    };
     jobs.shrink_to_fit();
     sort_and_link(&mut jobs, pending, path)?;
     Ok(jobs)
@@ -88,9 +143,19 @@ pub fn load_trace(
 
 /// Checks a bare trace (syntax stage only) and describes it in one line.
 pub(crate) fn describe_bare<R: Read>(input: R, file: &Path) -> Result<String, InputError> {
+    describe_bare_with(input, file, ReadOptions::default(), &mut SkippedLines::default())
+}
+
+/// [`describe_bare`] with reader options; lines skipped are added to `skipped`.
+pub(crate) fn describe_bare_with<R: Read>(
+    input: R,
+    file: &Path,
+    opts: ReadOptions,
+    skipped: &mut SkippedLines,
+) -> Result<String, InputError> {
     let (mut count, mut first, mut last) = (0usize, u64::MAX, 0u64);
     let (mut arrays, mut children, mut dependent) = (0usize, 0u64, 0usize);
-    let names = for_each_row(input, file, |j, _| {
+    let names = for_each_row_with(input, file, opts, skipped, |j, _| {
         count += 1;
         first = first.min(j.submit_ms);
         last = last.max(j.submit_ms);

@@ -14,7 +14,7 @@ use std::path::Path;
 
 /// FNV-1a: a fast hash for the job id map (input files are not adversarial).
 #[derive(Default)]
-struct Fnv(u64);
+pub(crate) struct Fnv(u64);
 
 impl Hasher for Fnv {
     fn finish(&self) -> u64 {
@@ -46,9 +46,12 @@ pub(crate) struct PendingDeps {
 
 /// What a referenced job id stands for.
 #[derive(Clone, Copy)]
-enum Seen {
+pub(crate) enum Seen {
+    /// On no row.
     Nowhere,
+    /// On this row (file order).
     At(u32),
+    /// On more than one row.
     Twice,
 }
 
@@ -87,7 +90,19 @@ fn resolve(
     pos: &[u32],
     file: &Path,
 ) -> Result<Vec<Vec<JobDependency>>, InputError> {
-    let mut seen: HashMap<&str, Seen, BuildHasherDefault<Fnv>> = pending
+    let seen = seen_ids(jobs, pending);
+    pending
+        .iter()
+        .map(|p| link_row(jobs, p, &seen, pos, file))
+        .collect()
+}
+
+/// Where each job id named in a `depends_on` is, by row in file order.
+pub(crate) type SeenIds<'j> = HashMap<&'j str, Seen, BuildHasherDefault<Fnv>>;
+
+/// Finds the rows of every job id that `pending` names.
+pub(crate) fn seen_ids<'j>(jobs: &'j [TraceJob], pending: &'j [PendingDeps]) -> SeenIds<'j> {
+    let mut seen: SeenIds = pending
         .iter()
         .flat_map(|p| p.deps.iter().map(|d| (d.id.as_str(), Seen::Nowhere)))
         .collect();
@@ -99,64 +114,86 @@ fn resolve(
             };
         }
     }
-    let mut out = Vec::with_capacity(pending.len());
-    for p in pending {
-        let err = |msg: String| {
-            InputError::new(file, msg)
-                .at_line(p.line)
-                .in_field("depends_on")
-        };
-        let me = &jobs[p.row as usize];
-        let mut deps = Vec::with_capacity(p.deps.len());
-        for d in &p.deps {
-            let id = d.id.as_str();
-            let t = match seen.get(id).copied().unwrap_or(Seen::Nowhere) {
-                Seen::Nowhere => return Err(err(format!("no job with id `{id}` in the trace"))),
-                Seen::Twice => {
-                    return Err(err(format!(
-                        "job id `{id}` is on more than one row, so the dependency is ambiguous"
-                    )))
-                }
-                Seen::At(t) => t,
-            };
-            if t == p.row {
-                return Err(err(format!("job `{id}` cannot depend on itself")));
-            }
-            if pos[t as usize] > pos[p.row as usize] {
+    seen
+}
+
+/// The dependencies of one pending row, as trace indices after the sort (`pos`: sorted
+/// position of each row in file order).
+pub(crate) fn link_row(
+    jobs: &[TraceJob],
+    p: &PendingDeps,
+    seen: &SeenIds,
+    pos: &[u32],
+    file: &Path,
+) -> Result<Vec<JobDependency>, InputError> {
+    let err = |msg: String| {
+        InputError::new(file, msg)
+            .at_line(p.line)
+            .in_field("depends_on")
+    };
+    let me = &jobs[p.row as usize];
+    let mut deps = Vec::with_capacity(p.deps.len());
+    for d in &p.deps {
+        let id = d.id.as_str();
+        let t = match seen.get(id).copied().unwrap_or(Seen::Nowhere) {
+            Seen::Nowhere => return Err(err(format!("no job with id `{id}` in the trace"))),
+            Seen::Twice => {
                 return Err(err(format!(
-                    "job `{id}` is submitted after this job (or at the same time, further down \
-                     the file); a job can only depend on jobs submitted before it"
-                )));
+                    "job id `{id}` is on more than one row, so the dependency is ambiguous"
+                )))
             }
-            let kind = if d.n_to_n {
-                let target = &jobs[t as usize];
-                match (me.spec.array, target.spec.array) {
-                    (Some(a), Some(b)) if a.size == b.size => DependencyType::NToN,
-                    (a, b) => {
-                        let size = |x: Option<crate::model::ArrayProperties>| {
-                            x.map_or("not an array job".to_string(), |x| {
-                                format!("an array of {}", x.size)
-                            })
-                        };
-                        return Err(err(format!(
-                            "N_TO_N on job `{id}` needs two array jobs of the same size; this \
-                             job is {}, `{id}` is {}",
-                            size(a),
-                            size(b)
-                        )));
-                    }
-                }
-            } else {
-                DependencyType::Standard
-            };
-            deps.push(JobDependency {
-                job: JobId(pos[t as usize]),
-                kind,
-            });
+            Seen::At(t) => t,
+        };
+        if t == p.row {
+            return Err(err(format!("job `{id}` cannot depend on itself")));
         }
-        out.push(deps);
+        if pos[t as usize] > pos[p.row as usize] {
+            return Err(err(format!(
+                "job `{id}` is submitted after this job (or at the same time, further down \
+                 the file); a job can only depend on jobs submitted before it"
+            )));
+        }
+        let kind = if d.n_to_n {
+            let target = &jobs[t as usize];
+            match (me.spec.array, target.spec.array) {
+                (Some(a), Some(b)) if a.size == b.size => DependencyType::NToN,
+                (a, b) => {
+                    let size = |x: Option<crate::model::ArrayProperties>| {
+                        x.map_or("not an array job".to_string(), |x| {
+                            format!("an array of {}", x.size)
+                        })
+                    };
+                    return Err(err(format!(
+                        "N_TO_N on job `{id}` needs two array jobs of the same size; this \
+                         job is {}, `{id}` is {}",
+                        size(a),
+                        size(b)
+                    )));
+                }
+            }
+        } else {
+            DependencyType::Standard
+        };
+        deps.push(JobDependency {
+            job: JobId(pos[t as usize]),
+            kind,
+        });
     }
-    Ok(out)
+    Ok(deps)
+}
+
+/// Sorted position (stable sort by submit time) of each row in file order.
+pub(crate) fn sorted_positions(jobs: &[TraceJob]) -> Vec<u32> {
+    let n = jobs.len();
+    let mut order: Vec<u32> = (0..n as u32).collect();
+    if !jobs.windows(2).all(|w| w[0].submit <= w[1].submit) {
+        order.sort_by_key(|&i| jobs[i as usize].submit);
+    }
+    let mut pos = vec![0u32; n];
+    for (k, &i) in order.iter().enumerate() {
+        pos[i as usize] = k as u32;
+    }
+    pos
 }
 
 /// Reorders `jobs` in place so that position `k` holds the job that was at `order[k]`.

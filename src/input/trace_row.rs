@@ -3,7 +3,7 @@
 
 use super::csvutil::{bad, csv_error, line_of, parse_u32, secs_bytes_to_ms, Header};
 use super::policy::check_share_identifier;
-use super::InputError;
+use super::{InputError, ReadOptions, SkippedLines};
 use csv::ByteRecord;
 use std::collections::BTreeMap;
 use std::io::Read;
@@ -121,10 +121,14 @@ struct Cols {
 }
 
 /// Reads rows into raw records, checking syntax and ranges, and hands each to `each` with
-/// the names interned so far.
-pub(crate) fn for_each_row<R: Read>(
+/// the names interned so far. With `skip_bad_lines`, a row that is malformed
+/// (wrong number of cells, a bad value) or that `each` rejects is counted in `skipped` and
+/// left out. `each` must therefore keep nothing of a row it rejects.
+pub(crate) fn for_each_row_with<R: Read>(
     input: R,
     file: &Path,
+    opts: ReadOptions,
+    skipped: &mut SkippedLines,
     mut each: impl FnMut(RawJob, &Names) -> Result<(), InputError>,
 ) -> Result<Names, InputError> {
     let mut rdr = super::csvutil::reader(input);
@@ -152,12 +156,22 @@ pub(crate) fn for_each_row<R: Read>(
     };
     let mut names = Names::default();
     let mut rec = ByteRecord::new();
-    while rdr
-        .read_byte_record(&mut rec)
-        .map_err(|e| csv_error(file, e))?
-    {
-        let job = parse_row(&rec, &c, file, &mut names)?;
-        each(job, &names)?;
+    loop {
+        match rdr.read_byte_record(&mut rec) {
+            Ok(true) => {}
+            Ok(false) => break,
+            // A row with the wrong number of cells: the reader has consumed it and can go
+            // on. Any other CSV error (I/O) is not a line's fault and always stops.
+            Err(e) if matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) => {
+                skipped.handle(opts, csv_error(file, e))?;
+                continue;
+            }
+            Err(e) => return Err(csv_error(file, e)),
+        }
+        let row = parse_row(&rec, &c, file, &mut names).and_then(|job| each(job, &names));
+        if let Err(e) = row {
+            skipped.handle(opts, e)?;
+        }
     }
     Ok(names)
 }
@@ -291,27 +305,12 @@ fn parse_row(
     let def = row.bytes(c.definition);
     let definition = match def {
         b"" => None,
-        _ => {
-            let d = std::str::from_utf8(def)
-                .map_err(|_| row.expected("job_definition", "a job definition name", def))?;
-            Some(names.definitions.intern(d))
-        }
+        _ => Some(
+            std::str::from_utf8(def)
+                .map_err(|_| row.expected("job_definition", "a job definition name", def))?,
+        ),
     };
-    let mut job = RawJob {
-        line: line_of(rec),
-        name: name.to_string(),
-        submit_ms,
-        queue: names.queues.intern(queue),
-        definition,
-        vcpus,
-        memory_mib,
-        gpus,
-        attempts,
-        timeout_ms,
-        run_time_ms,
-        exit_code,
-        extra: None,
-    };
+    let mut extra = None;
     if c.depends_on.is_some()
         || c.array_size.is_some()
         || c.cancel_at.is_some()
@@ -321,13 +320,29 @@ fn parse_row(
         || c.parameters.is_some()
         || c.command.is_some()
     {
-        let mut extra = RawExtra::default();
-        parse_job_columns(&row, c, job.submit_ms, &mut extra)?;
-        if !extra.is_empty() {
-            job.extra = Some(Box::new(extra));
+        let mut x = RawExtra::default();
+        parse_job_columns(&row, c, submit_ms, &mut x)?;
+        if !x.is_empty() {
+            extra = Some(Box::new(x));
         }
     }
-    Ok(job)
+    // Names are interned only once the whole row is good, so that a row skipped with
+    // `--skip-bad-lines` leaves no queue or job definition name behind.
+    Ok(RawJob {
+        line: line_of(rec),
+        name: name.to_string(),
+        submit_ms,
+        queue: names.queues.intern(queue),
+        definition: definition.map(|d| names.definitions.intern(d)),
+        vcpus,
+        memory_mib,
+        gpus,
+        attempts,
+        timeout_ms,
+        run_time_ms,
+        exit_code,
+        extra,
+    })
 }
 
 /// The optional columns of AWS job semantics (arrays, dependencies, cancel and terminate,

@@ -28,6 +28,8 @@ pub(crate) struct WireScenario {
     #[serde(default)]
     pub(crate) job_definitions: Vec<Spanned<super::wire_jobdef::WireJobDef>>,
     pub(crate) spot: Option<WireSpot>,
+    /// `[generate]`: a synthetic trace instead of `trace` (see `input::generated`).
+    pub(crate) generate: Option<Spanned<toml::Table>>,
 }
 
 /// `[[compute_environments]]`.

@@ -109,6 +109,14 @@ pub struct Summary {
     pub sim_end_s: f64,
     /// Wall-clock time of the run, seconds (the only non-deterministic field).
     pub wall_seconds: f64,
+    /// Malformed input lines left out with `--skip-bad-lines` (written only when above 0).
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub skipped_lines: u64,
+}
+
+/// Whether a count is 0 (for `skip_serializing_if`).
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 /// Nearest-rank percentile of sorted values.

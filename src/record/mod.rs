@@ -45,6 +45,7 @@ pub fn simulate(
         scenario: scenario.name.clone(),
         strategy: strategy.to_string(),
         seed: scenario.seed,
+        skipped_lines: scenario.skipped_lines.count,
         ..Summary::default()
     };
     let mut scenario = scenario;
