@@ -78,6 +78,11 @@ pub struct SimulateArgs {
     /// (AWS field names, times in Unix epoch milliseconds from the scenario's epoch_ms).
     #[arg(long)]
     pub aws_json: bool,
+    /// With an SWF trace: add an UNMANAGED compute environment of the machine its header
+    /// describes (MaxProcs or MaxNodes), and a FIFO queue on it when the scenario has none
+    /// (docs/swf.md).
+    #[arg(long)]
+    pub cluster_from_header: bool,
 }
 
 /// `flotilla import-aws`.
@@ -253,6 +258,17 @@ pub(crate) fn prepare(
     strategy: Option<&str>,
     seed: Option<u64>,
 ) -> anyhow::Result<(crate::scenario::Scenario, String)> {
+    prepare_swf(path, trace, strategy, seed, false)
+}
+
+/// [`prepare`] with `--cluster-from-header` (SWF traces).
+pub(crate) fn prepare_swf(
+    path: &std::path::Path,
+    trace: Option<&std::path::Path>,
+    strategy: Option<&str>,
+    seed: Option<u64>,
+    cluster_from_header: bool,
+) -> anyhow::Result<(crate::scenario::Scenario, String)> {
     let json = trace.filter(|t| {
         t.extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("json"))
@@ -268,7 +284,10 @@ pub(crate) fn prepare(
             s.sort_trace();
             s
         }
-        None => crate::input::load_scenario(path, trace)?,
+        None => {
+            let opts = crate::input::ReadOptions::default();
+            crate::input::load_scenario_swf(path, trace, opts, cluster_from_header)?.0
+        }
     };
     if let Some(seed) = seed {
         scenario.seed = seed;

@@ -7,11 +7,12 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 pub(super) fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
-    let (mut scenario, mut label) = super::prepare(
+    let (mut scenario, mut label) = super::prepare_swf(
         &a.scenario,
         a.trace.as_deref(),
         a.strategy.as_deref(),
         a.seed,
+        a.cluster_from_header,
     )?;
     if a.keep_cpu_jobs_off_gpu_instances {
         scenario.cluster.options.keep_cpu_jobs_off_gpu_instances = true;

@@ -18,6 +18,11 @@ mod policy;
 mod prices;
 mod queues;
 mod scenario;
+pub mod swf;
+pub mod swf_cluster;
+pub mod swf_jobs;
+pub mod swf_options;
+mod swf_scenario;
 mod tomlerr;
 mod trace;
 mod trace_deps;
@@ -29,7 +34,9 @@ mod wire_jobdef;
 pub use badlines::{ReadOptions, SkippedLines};
 pub use error::InputError;
 pub use jobdef::{node_resources, ContainerProperties, JobDefinition, JobDefinitions};
-pub use scenario::{load_scenario, load_scenario_with_definitions, load_scenario_with_options};
+pub use scenario::{
+    load_scenario, load_scenario_swf, load_scenario_with_definitions, load_scenario_with_options,
+};
 pub use trace::load_trace;
 
 use crate::model::{Catalog, SimDuration};
@@ -78,10 +85,13 @@ pub fn validate_file(path: &Path) -> Result<String, InputError> {
     match ext.as_deref() {
         Some("toml") => load_scenario(path, None).map(|s| scenario::describe(&s)),
         Some("csv") => validate_csv(path),
+        Some("swf" | "gz") if swf::is_swf_path(path) => {
+            swf::describe(swf::open(path)?, path, ReadOptions::default())
+        }
         _ => Err(InputError::new(
             path,
             "cannot tell what kind of file this is: expected a scenario (.toml) or a catalog, \
-             trace or Spot price series (.csv)",
+             trace or Spot price series (.csv) or an SWF trace (.swf, .swf.gz)",
         )),
     }
 }

@@ -116,6 +116,7 @@ use super::csvutil::plural;
 use super::jobdef_build::build_job_definitions;
 use super::policy::build_scheduling_policies;
 use super::prices::load_price_series;
+use super::swf_scenario::SwfPlan;
 use super::queues::build_job_queues;
 use super::tomlerr::{toml_error, Ctx};
 use super::trace::load_trace;
@@ -148,9 +149,20 @@ pub fn load_scenario_with_options(
     trace_override: Option<&Path>,
     opts: ReadOptions,
 ) -> Result<(Scenario, JobDefinitions), InputError> {
+    load_scenario_swf(path, trace_override, opts, false)
+}
+
+/// [`load_scenario_with_options`]; `cluster_from_header` (the command line's
+/// `--cluster-from-header`) adds the machine of an SWF trace's header, as `[swf]
+/// cluster_from_header = true` does (see `docs/swf.md`).
+pub fn load_scenario_swf(
+    path: &Path,
+    trace_override: Option<&Path>,
+    opts: ReadOptions,
+    cluster_from_header: bool,
+) -> Result<(Scenario, JobDefinitions), InputError> {
     #[allow(unused_mut)] // the readers that skip lines fill it
     let mut skipped = SkippedLines::default();
-    let _ = opts;
     let src = std::fs::read_to_string(path).map_err(|e| InputError::unreadable(path, &e))?;
     let wire: WireScenario = toml::from_str(&src).map_err(|e| toml_error(path, &src, &e))?;
     let ctx = Ctx {
@@ -203,8 +215,12 @@ pub fn load_scenario_with_options(
         }
         None => default_catalog(overhead_bp, boot_delay),
     };
-    let compute_environments =
+    let mut compute_environments =
         build_compute_environments(&ctx, &wire.compute_environments, &catalog)?;
+    let swf = SwfPlan::new(&ctx, base, wire.trace.as_ref(), wire.swf.as_ref(), trace_override, cluster_from_header)?;
+    if let Some(p) = &swf {
+        p.add_machine(&mut compute_environments)?;
+    }
     if compute_environments.is_empty() {
         return Err(ctx.missing(
             "compute_environments",
@@ -212,7 +228,11 @@ pub fn load_scenario_with_options(
         ));
     }
     let policies = build_scheduling_policies(&ctx, &wire.scheduling_policies)?;
-    let job_queues = build_job_queues(&ctx, &wire.job_queues, &compute_environments, &policies)?;
+    let mut job_queues =
+        build_job_queues(&ctx, &wire.job_queues, &compute_environments, &policies)?;
+    if let Some(p) = &swf {
+        p.add_default_queue(&mut job_queues, &compute_environments);
+    }
     if job_queues.is_empty() {
         return Err(ctx.missing(
             "job_queues",
@@ -230,7 +250,7 @@ pub fn load_scenario_with_options(
     };
     let epoch_ms = match &wire.epoch_ms {
         Some(e) => ctx.int(e, "epoch_ms", 0, i64::MAX, "Unix epoch milliseconds ≥ 0")? as u64,
-        None => 0,
+        None => swf.as_ref().and_then(SwfPlan::epoch_ms).unwrap_or(0),
     };
     let cluster = Cluster {
         options,
@@ -248,7 +268,10 @@ pub fn load_scenario_with_options(
             ))
         }
     };
-    let trace = load_trace(&trace_path, &cluster, &job_definitions)?;
+    let trace = match &swf {
+        Some(p) => p.load(&ctx, wire.swf.as_ref(), &cluster, opts, &mut skipped)?,
+        None => load_trace(&trace_path, &cluster, &job_definitions)?,
+    };
     let mut scenario = Scenario {
         name,
         seed,

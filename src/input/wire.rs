@@ -28,6 +28,7 @@ pub(crate) struct WireScenario {
     #[serde(default)]
     pub(crate) job_definitions: Vec<Spanned<super::wire_jobdef::WireJobDef>>,
     pub(crate) spot: Option<WireSpot>,
+    pub(crate) swf: Option<super::swf_options::WireSwf>,
 }
 
 /// `[[compute_environments]]`.
