@@ -116,8 +116,8 @@ use super::csvutil::plural;
 use super::jobdef_build::build_job_definitions;
 use super::policy::build_scheduling_policies;
 use super::prices::load_price_series;
-use super::swf_scenario::SwfPlan;
 use super::queues::build_job_queues;
+use super::swf_scenario::SwfPlan;
 use super::tomlerr::{toml_error, Ctx};
 use super::trace::load_trace;
 use super::wire::{WireScenario, WireSpot};
@@ -217,7 +217,14 @@ pub fn load_scenario_swf(
     };
     let mut compute_environments =
         build_compute_environments(&ctx, &wire.compute_environments, &catalog)?;
-    let swf = SwfPlan::new(&ctx, base, wire.trace.as_ref(), wire.swf.as_ref(), trace_override, cluster_from_header)?;
+    let swf = SwfPlan::new(
+        &ctx,
+        base,
+        wire.trace.as_ref(),
+        wire.swf.as_ref(),
+        trace_override,
+        cluster_from_header,
+    )?;
     if let Some(p) = &swf {
         p.add_machine(&mut compute_environments)?;
     }

@@ -144,7 +144,8 @@ pub fn is_swf_path(path: &Path) -> bool {
 /// Opens a file for line reading, through a gzip decoder when it starts with gzip's magic.
 pub fn open(path: &Path) -> Result<Box<dyn BufRead>, InputError> {
     let f = std::fs::File::open(path).map_err(|e| InputError::unreadable(path, &e))?;
-    decompressing(BufReader::with_capacity(1 << 16, f)).map_err(|e| InputError::unreadable(path, &e))
+    decompressing(BufReader::with_capacity(1 << 16, f))
+        .map_err(|e| InputError::unreadable(path, &e))
 }
 
 /// Wraps a buffered reader in a gzip decoder when its first bytes are gzip's magic.
@@ -240,13 +241,10 @@ impl<R: BufRead> SwfReader<R> {
     /// Reads header lines up to the first job line (read and dropped): what cluster building
     /// needs, without reading the jobs.
     pub fn read_header(mut self) -> Result<SwfHeader, InputError> {
-        loop {
-            match self.next_record() {
-                None | Some(Ok(_)) => return Ok(self.header),
-                Some(Err(e)) if self.header_error => return Err(e),
-                // A bad job line: the header has ended; the trace reader reports it.
-                Some(Err(_)) => return Ok(self.header),
-            }
+        match self.next_record() {
+            Some(Err(e)) if self.header_error => Err(e),
+            // A bad job line ends the header too; the trace reader reports it.
+            _ => Ok(self.header),
         }
     }
 
@@ -259,7 +257,11 @@ impl<R: BufRead> SwfReader<R> {
         let value = value.trim();
         if key.is_empty() || key.contains(char::is_whitespace) {
             // An indented continuation (`;       more text`) or free text with a colon.
-            if let Some(k) = self.last_key.clone().filter(|_| key.is_empty() || text.starts_with("  ")) {
+            if let Some(k) = self
+                .last_key
+                .clone()
+                .filter(|_| key.is_empty() || text.starts_with("  "))
+            {
                 let v = self.header.other.entry(k).or_default();
                 v.push('\n');
                 v.push_str(text.trim());
@@ -272,15 +274,26 @@ impl<R: BufRead> SwfReader<R> {
                 .in_field(key.to_string())
         };
         match key {
-            "MaxProcs" => self.header.max_procs = Some(whole(value).ok_or_else(|| err("a whole number of processors"))?),
-            "MaxNodes" => self.header.max_nodes = Some(whole(value).ok_or_else(|| err("a whole number of nodes"))?),
+            "MaxProcs" => {
+                self.header.max_procs =
+                    Some(whole(value).ok_or_else(|| err("a whole number of processors"))?)
+            }
+            "MaxNodes" => {
+                self.header.max_nodes =
+                    Some(whole(value).ok_or_else(|| err("a whole number of nodes"))?)
+            }
             "UnixStartTime" => {
-                self.header.unix_start_time = Some(whole(value).ok_or_else(|| err("Unix seconds ≥ 0"))?)
+                self.header.unix_start_time =
+                    Some(whole(value).ok_or_else(|| err("Unix seconds ≥ 0"))?)
             }
             "Queue" | "Partition" => {
                 let (num, desc) = value.split_once(char::is_whitespace).unwrap_or((value, ""));
                 let n = whole(num).ok_or_else(|| err("a number then a description"))?;
-                let map = if key == "Queue" { &mut self.header.queues } else { &mut self.header.partitions };
+                let map = if key == "Queue" {
+                    &mut self.header.queues
+                } else {
+                    &mut self.header.partitions
+                };
                 map.insert(n, desc.trim().to_string());
             }
             _ => {
@@ -297,8 +310,14 @@ impl<R: BufRead> SwfReader<R> {
 }
 
 fn trim(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|c| !c.is_ascii_whitespace()).unwrap_or(b.len());
-    let end = b.iter().rposition(|c| !c.is_ascii_whitespace()).map_or(start, |e| e + 1);
+    let start = b
+        .iter()
+        .position(|c| !c.is_ascii_whitespace())
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !c.is_ascii_whitespace())
+        .map_or(start, |e| e + 1);
     &b[start..end]
 }
 
@@ -310,7 +329,10 @@ fn whole(s: &str) -> Option<u64> {
 fn parse_record(text: &[u8], line: usize) -> Result<SwfRecord, (Option<&'static str>, String)> {
     let mut v = [0f64; 18];
     let mut n = 0;
-    for word in text.split(|c| c.is_ascii_whitespace()).filter(|w| !w.is_empty()) {
+    for word in text
+        .split(|c| c.is_ascii_whitespace())
+        .filter(|w| !w.is_empty())
+    {
         if n == 18 {
             n += 1;
             break;
@@ -326,16 +348,27 @@ fn parse_record(text: &[u8], line: usize) -> Result<SwfRecord, (Option<&'static 
         n += 1;
     }
     if n != 18 {
-        let got = if n > 18 { "more".to_string() } else { n.to_string() };
-        return Err((None, format!("expected 18 fields separated by white space, got {got}")));
+        // Name the first missing field, or the last one when there are too many.
+        let (field, got) = match n {
+            19 => (FIELDS[17], "more".to_string()),
+            _ => (FIELDS[n], n.to_string()),
+        };
+        let msg = format!("expected 18 fields separated by white space, got {got}");
+        return Err((Some(field), msg));
     }
     for &i in &WHOLE {
         if v[i] >= 0.0 && (v[i].fract() != 0.0 || v[i] > 9.0e15) {
-            return Err((Some(FIELDS[i]), format!("expected a whole number, got {}", v[i])));
+            return Err((
+                Some(FIELDS[i]),
+                format!("expected a whole number, got {}", v[i]),
+            ));
         }
     }
     if v[1] < 0.0 {
-        return Err((Some(FIELDS[1]), format!("expected seconds ≥ 0, got {}", v[1])));
+        return Err((
+            Some(FIELDS[1]),
+            format!("expected seconds ≥ 0, got {}", v[1]),
+        ));
     }
     let known = |x: f64| (x >= 0.0).then_some(x);
     let count = |x: f64| (x >= 0.0).then_some(x as u64);
@@ -378,7 +411,9 @@ pub fn describe<R: BufRead>(
                 jobs += 1;
                 first = first.min(rec.submit);
                 last = last.max(rec.submit);
-                *statuses.entry(rec.status.map_or(-1, |s| s as i64)).or_default() += 1;
+                *statuses
+                    .entry(rec.status.map_or(-1, |s| s as i64))
+                    .or_default() += 1;
                 let p = rec.allocated_processors.max(rec.requested_processors);
                 widest = widest.max(p.unwrap_or(0));
             }

@@ -45,11 +45,15 @@ pub fn machine_hosts(
             .in_field("MaxProcs"))
         }
     };
-    let per_node = opts.node_processors.map_or(procs, |n| u64::from(n).min(procs));
+    let per_node = opts
+        .node_processors
+        .map_or(procs, |n| u64::from(n).min(procs));
     let (full, rest) = (procs / per_node, procs % per_node);
     if full + u64::from(rest > 0) > 100_000 {
-        return Err(InputError::new(file, "the machine would have more than 100,000 hosts")
-            .in_field("swf.node_processors"));
+        return Err(
+            InputError::new(file, "the machine would have more than 100,000 hosts")
+                .in_field("swf.node_processors"),
+        );
     }
     let sizes = std::iter::repeat_n(per_node, full as usize).chain((rest > 0).then_some(rest));
     sizes
@@ -64,8 +68,10 @@ pub fn machine_hosts(
                     memory_mib,
                     gpus: 0,
                 }),
-                _ => Err(InputError::new(file, format!("a host of {p} processors is too large"))
-                    .in_field("MaxProcs")),
+                _ => Err(
+                    InputError::new(file, format!("a host of {p} processors is too large"))
+                        .in_field("MaxProcs"),
+                ),
             }
         })
         .collect()
@@ -81,7 +87,9 @@ pub fn add_machine(
     let hosts = machine_hosts(header, opts, file)?;
     let taken = ces.iter().any(|c| {
         c.name == MACHINE_CE
-            || c.unmanaged_hosts.iter().any(|h| h.name.starts_with(HOST_PREFIX))
+            || c.unmanaged_hosts
+                .iter()
+                .any(|h| h.name.starts_with(HOST_PREFIX))
     });
     if taken {
         return Err(InputError::new(
@@ -108,7 +116,9 @@ pub fn add_machine(
 /// When the scenario has no job queue: a FIFO queue on the machine (the last compute
 /// environment, the one [`add_machine`] added).
 pub fn add_default_queue(queues: &mut Vec<JobQueue>, ces: &[ComputeEnvironment]) {
-    let Some(i) = ces.iter().position(|c| c.name == MACHINE_CE) else { return };
+    let Some(i) = ces.iter().position(|c| c.name == MACHINE_CE) else {
+        return;
+    };
     if queues.is_empty() {
         queues.push(JobQueue {
             name: DEFAULT_QUEUE.to_string(),

@@ -89,7 +89,10 @@ pub fn read_swf_jobs<R: BufRead>(
     skipped: &mut SkippedLines,
 ) -> Result<SwfTrace, InputError> {
     if target.queues.is_empty() {
-        return Err(InputError::new(file, "the scenario has no job queue for the SWF jobs"));
+        return Err(InputError::new(
+            file,
+            "the scenario has no job queue for the SWF jobs",
+        ));
     }
     let fair = target.queues.iter().any(|q| q.fairshare_policy.is_some());
     if fair && opts.share_by == ShareBy::None {
@@ -106,8 +109,9 @@ pub fn read_swf_jobs<R: BufRead>(
     let mut rows: BTreeMap<u64, u32> = BTreeMap::new();
     while let Some(rec) = r.next_record() {
         let job = rec.and_then(|rec| {
-            let j = to_job(&rec, opts, target, &mut out.left_out)
-                .map_err(|(field, msg)| InputError::new(file, msg).at_line(rec.line).in_field(field))?;
+            let j = to_job(&rec, opts, target, &mut out.left_out).map_err(|(field, msg)| {
+                InputError::new(file, msg).at_line(rec.line).in_field(field)
+            })?;
             Ok(j.map(|j| (rec, j)))
         });
         match job {
@@ -133,7 +137,9 @@ pub fn read_swf_jobs<R: BufRead>(
 }
 
 fn link_preceding(rec: &SwfRecord, j: &mut TraceJob, rows: &BTreeMap<u64, u32>) {
-    let (Some(p), Some(think)) = (rec.preceding_job, rec.think_time) else { return };
+    let (Some(p), Some(think)) = (rec.preceding_job, rec.think_time) else {
+        return;
+    };
     if let Some(&row) = rows.get(&p) {
         j.submit_after = Some(SubmitAfter {
             job: JobId(row),
@@ -199,10 +205,17 @@ fn to_job(
         }
         Some(5) => match rec.run.filter(|&r| r > 0.0) {
             Some(run) => (secs_to_ms(run), 143, None),
-            None => (0, 143, Some(SimTime(secs_to_ms(rec.submit + rec.wait.unwrap_or(0.0))))),
+            None => (
+                0,
+                143,
+                Some(SimTime(secs_to_ms(rec.submit + rec.wait.unwrap_or(0.0)))),
+            ),
         },
         Some(s) => {
-            return Err(("status", format!("expected -1, 0, 1, 2, 3, 4 or 5, got {s}")));
+            return Err((
+                "status",
+                format!("expected -1, 0, 1, 2, 3, 4 or 5, got {s}"),
+            ));
         }
     };
     let nonzero = |p: Option<u64>| p.filter(|&p| p > 0);
@@ -217,7 +230,10 @@ fn to_job(
     let vcpus = procs
         .checked_mul(u64::from(opts.vcpus_per_processor))
         .and_then(|v| u32::try_from(v).ok())
-        .ok_or(("requested processors", format!("{procs} processors is too many vCPUs")))?;
+        .ok_or((
+            "requested processors",
+            format!("{procs} processors is too many vCPUs"),
+        ))?;
     let memory_mib = memory_mib(rec, opts, procs)?;
     let queue = rec
         .queue
@@ -232,7 +248,9 @@ fn to_job(
         .filter(|_| opts.timeout_from_requested_time)
         .map(|t| SimDuration(secs_to_ms(t)).max(MIN_TIMEOUT));
     let spec = JobSpec {
-        name: rec.job.map_or_else(|| format!("line-{}", rec.line), |n| n.to_string()),
+        name: rec
+            .job
+            .map_or_else(|| format!("line-{}", rec.line), |n| n.to_string()),
         queue,
         vcpus,
         memory_mib,
@@ -259,8 +277,15 @@ fn memory_mib(rec: &SwfRecord, opts: &SwfOptions, procs: u64) -> Result<u32, Fie
         None => procs as f64 * f64::from(opts.memory_per_processor_mib),
     };
     if mib > f64::from(u32::MAX) {
-        let field = if opts.memory == MemorySource::Used { "used memory" } else { "requested memory" };
-        return Err((field, format!("{mib} MiB is more memory than flotilla can hold")));
+        let field = if opts.memory == MemorySource::Used {
+            "used memory"
+        } else {
+            "requested memory"
+        };
+        return Err((
+            field,
+            format!("{mib} MiB is more memory than flotilla can hold"),
+        ));
     }
     Ok(mib as u32)
 }

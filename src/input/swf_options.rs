@@ -136,7 +136,11 @@ fn choice<T: Copy>(
         Some((_, t)) => Ok(*t),
         None => {
             let names: Vec<String> = options.iter().map(|(n, _)| format!("\"{n}\"")).collect();
-            let msg = format!("expected one of {}, got `{}`", names.join(", "), v.get_ref());
+            let msg = format!(
+                "expected one of {}, got `{}`",
+                names.join(", "),
+                v.get_ref()
+            );
             Err(ctx.err(v.span(), field, msg))
         }
     }
@@ -159,7 +163,11 @@ pub(crate) fn build_swf_options(ctx: &Ctx, w: Option<&WireSwf>) -> Result<SwfOpt
         ctx,
         w.memory.as_ref(),
         "swf.memory",
-        &[("requested", M::Requested), ("used", M::Used), ("ignore", M::Ignore)],
+        &[
+            ("requested", M::Requested),
+            ("used", M::Used),
+            ("ignore", M::Ignore),
+        ],
         d.memory,
     )?;
     let replay_cancelled = choice(
@@ -174,15 +182,32 @@ pub(crate) fn build_swf_options(ctx: &Ctx, w: Option<&WireSwf>) -> Result<SwfOpt
         ctx,
         w.share_identifier.as_ref(),
         "swf.share_identifier",
-        &[("none", S::None), ("user", S::User), ("group", S::Group), ("user_group", S::UserGroup)],
+        &[
+            ("none", S::None),
+            ("user", S::User),
+            ("group", S::Group),
+            ("user_group", S::UserGroup),
+        ],
         d.share_by,
     )?;
     let vcpus_per_processor = match &w.vcpus_per_processor {
-        Some(v) => ctx.uint(v, "swf.vcpus_per_processor", 1, 1024, "vCPUs from 1 to 1024")?,
+        Some(v) => ctx.uint(
+            v,
+            "swf.vcpus_per_processor",
+            1,
+            1024,
+            "vCPUs from 1 to 1024",
+        )?,
         None => d.vcpus_per_processor,
     };
     let memory_per_processor_mib = match &w.memory_per_processor_mib {
-        Some(v) => ctx.uint(v, "swf.memory_per_processor_mib", 1, 1 << 20, "MiB from 1 to 1048576")?,
+        Some(v) => ctx.uint(
+            v,
+            "swf.memory_per_processor_mib",
+            1,
+            1 << 20,
+            "MiB from 1 to 1048576",
+        )?,
         None => d.memory_per_processor_mib,
     };
     let node_processors = match &w.node_processors {

@@ -72,7 +72,9 @@ impl SwfPlan {
 
     /// The header's `UnixStartTime` in milliseconds.
     pub(crate) fn epoch_ms(&self) -> Option<u64> {
-        self.header.unix_start_time.and_then(|t| t.checked_mul(1000))
+        self.header
+            .unix_start_time
+            .and_then(|t| t.checked_mul(1000))
     }
 
     /// Reads the jobs.

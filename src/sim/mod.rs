@@ -412,7 +412,10 @@ impl Driver for SimDriver {
                     continue;
                 }
                 let next_id = JobId(engine.jobs().len() as u32);
-                let job = self.held.next_job(&mut self.trace, next_id).expect("peeked");
+                let job = self
+                    .held
+                    .next_job(&mut self.trace, next_id)
+                    .expect("peeked");
                 return Ok(Some((job.submit, self.submit(job, next_id))));
             }
             return Ok(Some((t, Input::Wakeup)));
