@@ -21,6 +21,20 @@ pub struct TraceJob {
     pub cancel_at: Option<SimTime>,
     /// When TerminateJob is called on it, if ever.
     pub terminate_at: Option<SimTime>,
+    /// Hold the job until another trace job ends, then submit it a delay later, instead of
+    /// at `submit` (SWF's preceding job and think time: a user's feedback loop). The
+    /// simulation driver honours it (`sim::held`); the live driver ignores it.
+    pub submit_after: Option<SubmitAfter>,
+}
+
+/// [`TraceJob::submit_after`]: submitted `delay` after trace row `job` (an earlier row)
+/// reaches SUCCEEDED or FAILED.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SubmitAfter {
+    /// The trace index of the job waited for (an earlier row, after sorting).
+    pub job: TraceIndex,
+    /// How long after its end (the user's think time).
+    pub delay: SimDuration,
 }
 
 impl TraceJob {
@@ -34,6 +48,7 @@ impl TraceJob {
             exit_code,
             cancel_at: None,
             terminate_at: None,
+            submit_after: None,
         }
     }
 }

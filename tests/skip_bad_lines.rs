@@ -54,7 +54,10 @@ fn a_bad_line_stops_the_run_without_the_flag_and_is_skipped_with_it() {
     let o = flotilla(&args);
     assert!(!o.status.success());
     let err = text(&o.stderr);
-    assert!(err.contains("bad.csv") && err.contains("line 5") && err.contains("vcpus"), "{err}");
+    assert!(
+        err.contains("bad.csv") && err.contains("line 5") && err.contains("vcpus"),
+        "{err}"
+    );
 
     let mut with = args.to_vec();
     with.push("--skip-bad-lines");
@@ -66,10 +69,13 @@ fn a_bad_line_stops_the_run_without_the_flag_and_is_skipped_with_it() {
         assert!(err.contains(line), "{line} in {err}");
     }
     let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["skipped_lines"].as_u64(), Some(3));
-    assert_eq!(summary["jobs_total"].as_u64(), Some(20), "the 20 good rows ran");
+    assert_eq!(
+        summary["jobs_total"].as_u64(),
+        Some(20),
+        "the 20 good rows ran"
+    );
 }
 
 #[test]
@@ -110,14 +116,24 @@ fn a_skipped_rows_dependents_are_skipped_with_it_and_nothing_else() {
     let (sc, _) = load_scenario_with_options(&s, Some(&trace), SKIP).unwrap();
     let names: Vec<&str> = sc.trace.iter().map(|j| j.spec.name.as_str()).collect();
     assert_eq!(names, ["a", "e"]);
-    assert_eq!(sc.skipped_lines.count, 5, "b, c and d that wait for it, f and g");
-    assert_eq!(sc.trace[1].spec.depends_on[0].job.0, 0, "e still waits for a");
+    assert_eq!(
+        sc.skipped_lines.count, 5,
+        "b, c and d that wait for it, f and g"
+    );
+    assert_eq!(
+        sc.trace[1].spec.depends_on[0].job.0, 0,
+        "e still waits for a"
+    );
 }
 
 #[test]
 fn bad_price_series_rows_are_skipped_too() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(root().join("traces/quickstart.csv"), dir.path().join("t.csv")).unwrap();
+    std::fs::copy(
+        root().join("traces/quickstart.csv"),
+        dir.path().join("t.csv"),
+    )
+    .unwrap();
     std::fs::write(
         dir.path().join("p.csv"),
         "time_s,instance_type,price_usd_per_hour\n\

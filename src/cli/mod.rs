@@ -79,10 +79,16 @@ pub struct SimulateArgs {
     /// Also write jobs.json: the run's jobs shaped like `aws batch describe-jobs` output
     /// (AWS field names, times in Unix epoch milliseconds from the scenario's epoch_ms).
     #[arg(long)]
-    pub aws_json: bool,    /// Skip malformed lines of the trace and price series (counted, reported on stderr and
+    pub aws_json: bool,
+    /// Skip malformed lines of the trace and price series (counted, reported on stderr and
     /// in summary.json as `skipped_lines`) instead of stopping at the first.
     #[arg(long)]
     pub skip_bad_lines: bool,
+    /// With an SWF trace: add an UNMANAGED compute environment of the machine its header
+    /// describes (MaxProcs or MaxNodes), and a FIFO queue on it when the scenario has none
+    /// (docs/swf.md).
+    #[arg(long)]
+    pub cluster_from_header: bool,
 }
 
 /// `flotilla import-aws`.
@@ -143,7 +149,8 @@ pub struct CompareArgs {
     pub threads: Option<usize>,
     /// Print the table as JSON.
     #[arg(long)]
-    pub json: bool,    /// Skip malformed lines of the trace and price series (counted, reported on stderr and
+    pub json: bool,
+    /// Skip malformed lines of the trace and price series (counted, reported on stderr and
     /// in summary.json as `skipped_lines`) instead of stopping at the first.
     #[arg(long)]
     pub skip_bad_lines: bool,
@@ -154,7 +161,8 @@ pub struct CompareArgs {
 pub struct ValidateArgs {
     /// Files to check: scenarios (.toml), traces, catalogs or Spot price series (.csv).
     #[arg(required = true)]
-    pub files: Vec<PathBuf>,    /// Skip malformed lines of traces and price series (counted and reported) instead of
+    pub files: Vec<PathBuf>,
+    /// Skip malformed lines of traces and price series (counted and reported) instead of
     /// stopping at the first.
     #[arg(long)]
     pub skip_bad_lines: bool,
@@ -220,6 +228,18 @@ pub(crate) fn prepare(
     seed: Option<u64>,
     opts: crate::input::ReadOptions,
 ) -> anyhow::Result<(crate::scenario::Scenario, String)> {
+    prepare_swf(path, trace, strategy, seed, opts, false)
+}
+
+/// [`prepare`] with `--cluster-from-header` (SWF traces).
+pub(crate) fn prepare_swf(
+    path: &std::path::Path,
+    trace: Option<&std::path::Path>,
+    strategy: Option<&str>,
+    seed: Option<u64>,
+    opts: crate::input::ReadOptions,
+    cluster_from_header: bool,
+) -> anyhow::Result<(crate::scenario::Scenario, String)> {
     let json = trace.filter(|t| {
         t.extension()
             .is_some_and(|e| e.eq_ignore_ascii_case("json"))
@@ -236,7 +256,7 @@ pub(crate) fn prepare(
             s.sort_trace();
             s
         }
-        None => crate::input::load_scenario_with_options(path, trace, opts)?.0,
+        None => crate::input::load_scenario_swf(path, trace, opts, cluster_from_header)?.0,
     };
     if let Some(r) = scenario.skipped_lines.report() {
         eprintln!("{r}");

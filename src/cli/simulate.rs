@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use std::time::Instant;
 
 pub(super) fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
-    let (mut scenario, mut label) = super::prepare(
+    let (mut scenario, mut label) = super::prepare_swf(
         &a.scenario,
         a.trace.as_deref(),
         a.strategy.as_deref(),
@@ -15,6 +15,7 @@ pub(super) fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         crate::input::ReadOptions {
             skip_bad_lines: a.skip_bad_lines,
         },
+        a.cluster_from_header,
     )?;
     if a.keep_cpu_jobs_off_gpu_instances {
         scenario.cluster.options.keep_cpu_jobs_off_gpu_instances = true;

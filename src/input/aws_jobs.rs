@@ -382,5 +382,6 @@ fn into_trace_job(row: Row, depends_on: Vec<JobDependency>, epoch: u64) -> Trace
         exit_code: row.exit_code,
         cancel_at: row.cancel_at_ms.map(|c| SimTime(c - epoch)),
         terminate_at: None,
+        submit_after: None,
     }
 }

@@ -38,3 +38,20 @@ pub fn spot_price_history(data: &[u8]) -> Result<String, InputError> {
     )?;
     Ok(sink.describe())
 }
+
+/// The SWF reader on bytes, through the gzip detection (`validate`'s path on a bare file):
+/// plain text, or gzip when the bytes start with its magic.
+pub fn swf(data: &[u8]) -> Result<String, InputError> {
+    super::swf::describe_read(data, Path::new(FUZZ_FILE))
+}
+
+/// The SWF reader on gzip-compressed bytes: `data` compressed, then read back (the
+/// decoder path with well-formed gzip around arbitrary text).
+pub fn swf_gz(data: &[u8]) -> Result<String, InputError> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(data)
+        .and_then(|()| enc.finish())
+        .map_err(|e| InputError::unreadable(Path::new(FUZZ_FILE), &e))
+        .and_then(|gz| super::swf::describe_read(gz.as_slice(), Path::new(FUZZ_FILE)))
+}

@@ -10,9 +10,9 @@ mod catalog;
 mod cluster;
 mod csvutil;
 mod error;
-mod generated;
 #[doc(hidden)]
 pub mod fuzzing;
+mod generated;
 mod jobdef;
 mod jobdef_build;
 mod policy;
@@ -23,6 +23,11 @@ mod spot_history;
 mod spot_history_json;
 mod spot_history_tsv;
 mod spot_market;
+pub mod swf;
+pub mod swf_cluster;
+pub mod swf_jobs;
+pub mod swf_options;
+mod swf_scenario;
 mod tomlerr;
 mod trace;
 mod trace_bare;
@@ -36,7 +41,9 @@ mod wire_jobdef;
 pub use badlines::{ReadOptions, SkippedLines};
 pub use error::InputError;
 pub use jobdef::{node_resources, ContainerProperties, JobDefinition, JobDefinitions};
-pub use scenario::{load_scenario, load_scenario_with_definitions, load_scenario_with_options};
+pub use scenario::{
+    load_scenario, load_scenario_swf, load_scenario_with_definitions, load_scenario_with_options,
+};
 pub use trace::load_trace;
 pub use trace_bare::load_bare_trace;
 
@@ -102,10 +109,13 @@ pub fn validate_file_with_options(
         Some("json" | "tsv" | "txt") => {
             spot_history::describe_file(path).map(|s| (s, SkippedLines::default()))
         }
+        Some("swf" | "gz") if swf::is_swf_path(path) => {
+            swf::describe(swf::open(path)?, path, opts).map(|s| (s, SkippedLines::default()))
+        }
         _ => Err(InputError::new(
             path,
             "cannot tell what kind of file this is: expected a scenario (.toml) or a catalog, \
-             trace or Spot price series (.csv)",
+             trace or Spot price series (.csv) or an SWF trace (.swf, .swf.gz)",
         )),
     }
 }

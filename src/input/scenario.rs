@@ -115,13 +115,14 @@
 use super::catalog::parse_catalog;
 use super::cluster::build_compute_environments;
 use super::csvutil::plural;
+use super::generated::WireGenerated;
 use super::jobdef_build::build_job_definitions;
 use super::policy::build_scheduling_policies;
 use super::prices::load_price_series_with;
 use super::queues::build_job_queues;
+use super::swf_scenario::SwfPlan;
 use super::tomlerr::{toml_error, Ctx};
 use super::trace::load_trace_with;
-use super::generated::WireGenerated;
 use super::wire::{WireScenario, WireSpot};
 use super::{default_catalog, InputError, JobDefinitions, ReadOptions, SkippedLines};
 use crate::model::{Catalog, Cluster, SchedulingOptions, SimDuration};
@@ -150,6 +151,18 @@ pub fn load_scenario_with_options(
     path: &Path,
     trace_override: Option<&Path>,
     opts: ReadOptions,
+) -> Result<(Scenario, JobDefinitions), InputError> {
+    load_scenario_swf(path, trace_override, opts, false)
+}
+
+/// [`load_scenario_with_options`]; `cluster_from_header` (the command line's
+/// `--cluster-from-header`) adds the machine of an SWF trace's header, as `[swf]
+/// cluster_from_header = true` does (see `docs/swf.md`).
+pub fn load_scenario_swf(
+    path: &Path,
+    trace_override: Option<&Path>,
+    opts: ReadOptions,
+    cluster_from_header: bool,
 ) -> Result<(Scenario, JobDefinitions), InputError> {
     #[allow(unused_mut)] // the readers that skip lines fill it
     let mut skipped = SkippedLines::default();
@@ -205,8 +218,19 @@ pub fn load_scenario_with_options(
         }
         None => default_catalog(overhead_bp, boot_delay),
     };
-    let compute_environments =
+    let mut compute_environments =
         build_compute_environments(&ctx, &wire.compute_environments, &catalog)?;
+    let swf = SwfPlan::new(
+        &ctx,
+        base,
+        wire.trace.as_ref(),
+        wire.swf.as_ref(),
+        trace_override,
+        cluster_from_header,
+    )?;
+    if let Some(p) = &swf {
+        p.add_machine(&mut compute_environments)?;
+    }
     if compute_environments.is_empty() {
         return Err(ctx.missing(
             "compute_environments",
@@ -214,7 +238,11 @@ pub fn load_scenario_with_options(
         ));
     }
     let policies = build_scheduling_policies(&ctx, &wire.scheduling_policies)?;
-    let job_queues = build_job_queues(&ctx, &wire.job_queues, &compute_environments, &policies)?;
+    let mut job_queues =
+        build_job_queues(&ctx, &wire.job_queues, &compute_environments, &policies)?;
+    if let Some(p) = &swf {
+        p.add_default_queue(&mut job_queues, &compute_environments);
+    }
     if job_queues.is_empty() {
         return Err(ctx.missing(
             "job_queues",
@@ -232,7 +260,7 @@ pub fn load_scenario_with_options(
     };
     let epoch_ms = match &wire.epoch_ms {
         Some(e) => ctx.int(e, "epoch_ms", 0, i64::MAX, "Unix epoch milliseconds ≥ 0")? as u64,
-        None => 0,
+        None => swf.as_ref().and_then(SwfPlan::epoch_ms).unwrap_or(0),
     };
     // Without an epoch, a Spot price history starts the run at its earliest timestamp.
     let epoch_ms = match &spot.market.history {
@@ -247,7 +275,11 @@ pub fn load_scenario_with_options(
     };
     let (trace_path, trace) = match (trace_override, &wire.trace, &wire.generate) {
         (None, None, Some(g)) => {
-            let g = WireGenerated { ctx: &ctx, seed, section: g };
+            let g = WireGenerated {
+                ctx: &ctx,
+                seed,
+                section: g,
+            };
             super::generated::generated_trace(g, &cluster, &job_definitions)?
         }
         (_, Some(_), Some(g)) => {
@@ -267,9 +299,12 @@ pub fn load_scenario_with_options(
             ))
         }
     };
-    let trace = match trace {
-        Some(t) => t,
-        None => load_trace_with(&trace_path, &cluster, &job_definitions, opts, &mut skipped)?,
+    let trace = match (trace, &swf) {
+        (Some(t), _) => t,
+        (None, Some(p)) => p.load(&ctx, wire.swf.as_ref(), &cluster, opts, &mut skipped)?,
+        (None, None) => {
+            load_trace_with(&trace_path, &cluster, &job_definitions, opts, &mut skipped)?
+        }
     };
     let mut scenario = Scenario {
         name,

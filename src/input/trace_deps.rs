@@ -231,6 +231,7 @@ mod tests {
             exit_code: 0,
             cancel_at: None,
             terminate_at: None,
+            submit_after: None,
         }
     }
 

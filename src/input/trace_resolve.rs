@@ -265,6 +265,7 @@ impl<'a> Resolver<'a> {
             exit_code: j.exit_code,
             cancel_at: x.and_then(|x| x.cancel_at_ms).map(SimTime),
             terminate_at: x.and_then(|x| x.terminate_at_ms).map(SimTime),
+            submit_after: None,
         })
     }
 }

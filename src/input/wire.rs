@@ -30,6 +30,7 @@ pub(crate) struct WireScenario {
     pub(crate) spot: Option<WireSpot>,
     /// `[generate]`: a synthetic trace instead of `trace` (see `input::generated`).
     pub(crate) generate: Option<Spanned<toml::Table>>,
+    pub(crate) swf: Option<super::swf_options::WireSwf>,
 }
 
 /// `[[compute_environments]]`.

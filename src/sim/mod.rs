@@ -15,12 +15,13 @@
 
 pub mod billing;
 mod events;
+mod held;
 mod pending;
 pub mod pool_spec;
 pub mod pools;
+pub mod rng;
 mod spot;
 mod synthetic;
-pub mod rng;
 mod world;
 
 pub use events::{EventQueue, WorldEvent};
@@ -45,6 +46,7 @@ pub const SPOT_NOTICE: SimDuration = SimDuration::from_secs(120);
 /// The simulated world a run's engine talks to.
 pub struct SimDriver {
     trace: PendingTrace,
+    held: held::HeldJobs,
     /// Engine job id of each trace row submitted so far.
     trace_ids: Vec<JobId>,
     events: EventQueue,
@@ -86,6 +88,7 @@ impl SimDriver {
             .max()
             .unwrap_or(SimTime::ZERO);
         let setup = SpotMarket::build(catalog, &spot, seed, epoch_ms);
+        let (trace, held) = held::HeldJobs::split(trace);
         let mut events = EventQueue::default();
         for &(at, pool, p) in &setup.changes {
             events.push(at, WorldEvent::PriceChange(pool, p));
@@ -103,6 +106,7 @@ impl SimDriver {
             jobs: Vec::with_capacity(trace.len()),
             trace_ids: Vec::with_capacity(trace.len()),
             trace: PendingTrace::new(trace),
+            held,
             events,
             instances: Vec::new(),
             boot_delay: catalog.types().iter().map(|t| t.boot_delay).collect(),
@@ -311,8 +315,9 @@ impl Driver for SimDriver {
 
     fn next_input(&mut self, engine: &Engine) -> Result<Option<(SimTime, Input)>, Self::Error> {
         loop {
+            self.held.observe(engine);
             let wake = engine.next_wakeup();
-            let submit = self.trace.peek_submit();
+            let submit = self.held.peek_submit(&self.trace);
             let event = self.events.peek_time();
             let done = submit.is_none()
                 && wake.is_none()
@@ -343,8 +348,11 @@ impl Driver for SimDriver {
                     }
                     continue;
                 }
-                let job = self.trace.next_job().expect("peeked");
                 let next_id = JobId(engine.jobs().len() as u32);
+                let job = self
+                    .held
+                    .next_job(&mut self.trace, next_id)
+                    .expect("peeked");
                 return Ok(Some((job.submit, self.submit(job, next_id))));
             }
             return Ok(Some((t, Input::Wakeup)));

@@ -65,6 +65,7 @@ mod tests {
                 exit_code: 0,
                 cancel_at: None,
                 terminate_at: None,
+                submit_after: None,
             })
             .collect();
         let mut p = PendingTrace::new(trace);

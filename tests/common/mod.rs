@@ -100,6 +100,7 @@ pub fn job(name: &str, submit_s: u64, q: u16, vcpus: u32, memory_mib: u32, run_s
         exit_code: 0,
         cancel_at: None,
         terminate_at: None,
+        submit_after: None,
     }
 }
 
