@@ -73,11 +73,41 @@ fn json_entry(zone: &str, ty: &str, product: &str, price: &str, ts: &str) -> Str
 /// one line, a NextToken line, and one Windows entry that is filtered out).
 fn history_pair() -> (String, String) {
     let rows = [
-        ("us-east-1a", "c5.large", "Linux/UNIX", "0.036000", "2023-04-22T10:00:00+00:00"),
-        ("us-east-1a", "c5.large", "Linux/UNIX", "0.072000", "2023-04-22T10:03:20.000Z"),
-        ("us-east-1a", "c5.large", "Windows", "0.200000", "2023-04-22T10:01:00Z"),
-        ("us-east-1a", "c5.large", "Linux/UNIX", "0.018000", "2023-04-22T10:06:40Z"),
-        ("us-east-1b", "c5.large", "Linux/UNIX", "0.040000", "2023-04-22T09:00:00Z"),
+        (
+            "us-east-1a",
+            "c5.large",
+            "Linux/UNIX",
+            "0.036000",
+            "2023-04-22T10:00:00+00:00",
+        ),
+        (
+            "us-east-1a",
+            "c5.large",
+            "Linux/UNIX",
+            "0.072000",
+            "2023-04-22T10:03:20.000Z",
+        ),
+        (
+            "us-east-1a",
+            "c5.large",
+            "Windows",
+            "0.200000",
+            "2023-04-22T10:01:00Z",
+        ),
+        (
+            "us-east-1a",
+            "c5.large",
+            "Linux/UNIX",
+            "0.018000",
+            "2023-04-22T10:06:40Z",
+        ),
+        (
+            "us-east-1b",
+            "c5.large",
+            "Linux/UNIX",
+            "0.040000",
+            "2023-04-22T09:00:00Z",
+        ),
     ];
     let json = format!(
         "{{\n  \"SpotPriceHistory\": [\n{}\n  ],\n  \"NextToken\": \"\"\n}}\n",
@@ -89,10 +119,16 @@ fn history_pair() -> (String, String) {
     let mut tsv = String::new();
     for (i, r) in rows.iter().enumerate() {
         if i == 1 {
-            let line = format!("SPOTPRICEHISTORY\t{}\tuse1-az1\t{}\t{}\t{}\t{}\n", r.0, r.1, r.2, r.3, r.4);
+            let line = format!(
+                "SPOTPRICEHISTORY\t{}\tuse1-az1\t{}\t{}\t{}\t{}\n",
+                r.0, r.1, r.2, r.3, r.4
+            );
             tsv.push_str(&line);
         } else {
-            let line = format!("SPOTPRICEHISTORY\t{}\t{}\t{}\t{}\t{}\n", r.0, r.1, r.2, r.3, r.4);
+            let line = format!(
+                "SPOTPRICEHISTORY\t{}\t{}\t{}\t{}\t{}\n",
+                r.0, r.1, r.2, r.3, r.4
+            );
             tsv.push_str(&line);
         }
     }
@@ -105,9 +141,24 @@ fn json_and_text_histories_give_the_same_step_functions() {
     let dir = tempfile::tempdir().unwrap();
     let (json, tsv) = history_pair();
     let files = [("h.json", json.as_str()), ("h.txt", tsv.as_str())];
-    let a = load(&scenario(dir.path(), "", "price_history = \"h.json\"", "j,0,q,1,1,100\n", &files));
-    let b = load(&scenario(dir.path(), "", "price_history = \"h.txt\"", "j,0,q,1,1,100\n", &files));
-    let (ha, hb) = (a.spot.market.history.unwrap(), b.spot.market.history.unwrap());
+    let a = load(&scenario(
+        dir.path(),
+        "",
+        "price_history = \"h.json\"",
+        "j,0,q,1,1,100\n",
+        &files,
+    ));
+    let b = load(&scenario(
+        dir.path(),
+        "",
+        "price_history = \"h.txt\"",
+        "j,0,q,1,1,100\n",
+        &files,
+    ));
+    let (ha, hb) = (
+        a.spot.market.history.unwrap(),
+        b.spot.market.history.unwrap(),
+    );
     assert_eq!(ha, hb);
     assert_eq!(a.spot.market.zones, ["us-east-1a", "us-east-1b"]);
     let c5 = a.cluster.catalog.find("c5.large").unwrap();
@@ -128,23 +179,47 @@ fn a_history_is_billed_second_by_second() {
     let dir = tempfile::tempdir().unwrap();
     let (json, _) = history_pair();
     let spot = "price_history = \"h.json\"\nzones = [\"us-east-1a\"]";
-    let p = scenario(dir.path(), "", spot, "j,0,q,300,1,100\n", &[("h.json", &json)]);
+    let p = scenario(
+        dir.path(),
+        "",
+        spot,
+        "j,0,q,300,1,100\n",
+        &[("h.json", &json)],
+    );
     let r = run(&p);
     let inst = &r.engine.instances()[0];
     // Launched at 0, ready at 60, job 60-360, idle 300 s: terminated at 660.
-    assert_eq!((inst.launched_at, inst.terminated_at), (SimTime(0), Some(SimTime(660_000))));
+    assert_eq!(
+        (inst.launched_at, inst.terminated_at),
+        (SimTime(0), Some(SimTime(660_000)))
+    );
     // 200 s at 36,000 µ$/h + 200 s at 72,000 + 260 s at 18,000 = 2,000 + 4,000 + 1,300.
     assert_eq!(r.bills[0].cost, MicroUsd(7_300));
-    assert_eq!(r.driver.instance_zones(), Some(vec!["us-east-1a".to_string()]));
+    assert_eq!(
+        r.driver.instance_zones(),
+        Some(vec!["us-east-1a".to_string()])
+    );
 }
 
 /// c5.large in one zone; the price passes the 50% bid (42,500 µ$/h) from 200 s to 600 s.
 fn bid_scenario(dir: &Path, interrupt: Option<bool>) -> PathBuf {
     let mut json = String::from("{\"SpotPriceHistory\": [\n");
-    let steps = [("0.030000", "10:00:00"), ("0.050000", "10:03:20"), ("0.030000", "10:10:00")];
+    let steps = [
+        ("0.030000", "10:00:00"),
+        ("0.050000", "10:03:20"),
+        ("0.030000", "10:10:00"),
+    ];
     let entries: Vec<String> = steps
         .iter()
-        .map(|(p, t)| json_entry("z1", "c5.large", "Linux/UNIX", p, &format!("2023-04-22T{t}Z")))
+        .map(|(p, t)| {
+            json_entry(
+                "z1",
+                "c5.large",
+                "Linux/UNIX",
+                p,
+                &format!("2023-04-22T{t}Z"),
+            )
+        })
         .collect();
     json.push_str(&entries.join(",\n"));
     json.push_str("]}\n");
@@ -171,7 +246,10 @@ fn a_price_above_the_bid_blocks_launches_and_interrupts_by_default() {
         // Nothing is launched while the price is above the bid (200-600 s).
         for i in r.engine.instances() {
             let t = i.launched_at;
-            assert!(!(SimTime(200_000)..SimTime(600_000)).contains(&t), "{option:?}: {t:?}");
+            assert!(
+                !(SimTime(200_000)..SimTime(600_000)).contains(&t),
+                "{option:?}: {t:?}"
+            );
         }
         let b = r.engine.jobs().iter().find(|j| j.spec.name == "b").unwrap();
         assert_eq!(b.status, JobStatus::Succeeded);
@@ -184,10 +262,28 @@ fn a_price_above_the_bid_in_one_zone_sends_launches_to_the_other() {
     let dir = tempfile::tempdir().unwrap();
     let json = format!(
         "{{\"SpotPriceHistory\": [{}, {}]}}",
-        json_entry("a", "c5.large", "Linux/UNIX", "0.050000", "2023-04-22T10:00:00Z"),
-        json_entry("b", "c5.large", "Linux/UNIX", "0.060000", "2023-04-22T10:00:00Z"),
+        json_entry(
+            "a",
+            "c5.large",
+            "Linux/UNIX",
+            "0.050000",
+            "2023-04-22T10:00:00Z"
+        ),
+        json_entry(
+            "b",
+            "c5.large",
+            "Linux/UNIX",
+            "0.060000",
+            "2023-04-22T10:00:00Z"
+        ),
     );
-    let p = scenario(dir.path(), "bidPercentage = 60", "price_history = \"h.json\"", "j,0,q,10,1,100\n", &[("h.json", &json)]);
+    let p = scenario(
+        dir.path(),
+        "bidPercentage = 60",
+        "price_history = \"h.json\"",
+        "j,0,q,10,1,100\n",
+        &[("h.json", &json)],
+    );
     // Both within 60% (51,000 µ$/h)? a yes, b no: the launch goes to a.
     let r = run(&p);
     assert_eq!(r.driver.instance_zones(), Some(vec!["a".to_string()]));
@@ -224,15 +320,29 @@ fn strategies_pick_zones_as_documented() {
         ("BEST_FIT", "b"),
         ("BEST_FIT_PROGRESSIVE", "b"),
     ] {
-        let r = run(&two_zones(dir.path(), strategy, "j,0,q,10,1,100\n", (10, 6)));
-        assert_eq!(r.driver.instance_zones(), Some(vec![zone.to_string()]), "{strategy}");
+        let r = run(&two_zones(
+            dir.path(),
+            strategy,
+            "j,0,q,10,1,100\n",
+            (10, 6),
+        ));
+        assert_eq!(
+            r.driver.instance_zones(),
+            Some(vec![zone.to_string()]),
+            "{strategy}"
+        );
         // Billed at its zone's price for 60 + 10 + 300 s: 370 × 40,000 / 3,600 = 4,111.1 or
         // 370 × 30,000 / 3,600 = 3,083.3 µ$.
         let cost = if zone == "a" { 4_111 } else { 3_083 };
         assert_eq!(r.bills[0].cost, MicroUsd(cost), "{strategy}");
     }
     // Price-capacity-optimized leaves a pool with less than half the deepest spare capacity.
-    let r = run(&two_zones(dir.path(), "SPOT_PRICE_CAPACITY_OPTIMIZED", "j,0,q,10,1,100\n", (10, 4)));
+    let r = run(&two_zones(
+        dir.path(),
+        "SPOT_PRICE_CAPACITY_OPTIMIZED",
+        "j,0,q,10,1,100\n",
+        (10, 4),
+    ));
     assert_eq!(r.driver.instance_zones(), Some(vec!["a".to_string()]));
 }
 
@@ -248,15 +358,33 @@ fn zones_have_their_own_capacity() {
     assert_eq!(zones[..2], ["b".to_string(), "a".to_string()]);
     let failed: Vec<_> = recs.iter().filter_map(|i| i.launch_failure).collect();
     assert!(!failed.is_empty());
-    assert!(failed.iter().all(|f| *f == LaunchFailure::InsufficientInstanceCapacity));
-    assert!(r.engine.jobs().iter().all(|j| j.status == JobStatus::Succeeded));
+    assert!(failed
+        .iter()
+        .all(|f| *f == LaunchFailure::InsufficientInstanceCapacity));
+    assert!(r
+        .engine
+        .jobs()
+        .iter()
+        .all(|j| j.status == JobStatus::Succeeded));
 }
 
 #[test]
 fn bad_histories_name_file_line_and_field() {
     let dir = tempfile::tempdir().unwrap();
-    let good = json_entry("a", "c5.large", "Linux/UNIX", "0.03", "2023-04-22T10:00:00Z");
-    let bad_price = json_entry("a", "c5.large", "Linux/UNIX", "cheap", "2023-04-22T10:00:00Z");
+    let good = json_entry(
+        "a",
+        "c5.large",
+        "Linux/UNIX",
+        "0.03",
+        "2023-04-22T10:00:00Z",
+    );
+    let bad_price = json_entry(
+        "a",
+        "c5.large",
+        "Linux/UNIX",
+        "cheap",
+        "2023-04-22T10:00:00Z",
+    );
     let cases: Vec<(&str, String, Option<usize>, Option<&str>)> = vec![
         (
             "h.json",
@@ -270,8 +398,18 @@ fn bad_histories_name_file_line_and_field() {
             Some(1),
             Some("SpotPriceHistory[0].InstanceType"),
         ),
-        ("h.json", "{\"SpotPriceHistory\": [1,".into(), Some(1), Some("SpotPriceHistory[0]")),
-        ("h.json", "{\"Other\": []}".into(), None, Some("SpotPriceHistory")),
+        (
+            "h.json",
+            "{\"SpotPriceHistory\": [1,".into(),
+            Some(1),
+            Some("SpotPriceHistory[0]"),
+        ),
+        (
+            "h.json",
+            "{\"Other\": []}".into(),
+            None,
+            Some("SpotPriceHistory"),
+        ),
         (
             "h.txt",
             "SPOTPRICEHISTORY\ta\tc5.large\tLinux/UNIX\t0.03\t2023-04-22T10:00:00Z\n\
@@ -280,7 +418,12 @@ fn bad_histories_name_file_line_and_field() {
             Some(2),
             Some("Timestamp"),
         ),
-        ("h.txt", "SPOTPRICEHISTORY\ta\tc5.large\n".into(), Some(1), None),
+        (
+            "h.txt",
+            "SPOTPRICEHISTORY\ta\tc5.large\n".into(),
+            Some(1),
+            None,
+        ),
     ];
     for (name, text, line, field) in cases {
         let p = scenario(
@@ -326,7 +469,8 @@ fn synthetic_prices_repeat_per_seed_and_stay_under_on_demand() {
     let c5 = r1.engine.cluster().catalog.find("c5.large").unwrap();
     let market = r1.driver.market();
     let (pa, pb) = (market.pool(c5, "a").unwrap(), market.pool(c5, "b").unwrap());
-    let tl = |r: &SimRun, p: flotilla::sim::pools::PoolId| r.driver.prices().spot[p.0 as usize].clone();
+    let tl =
+        |r: &SimRun, p: flotilla::sim::pools::PoolId| r.driver.prices().spot[p.0 as usize].clone();
     assert_eq!(tl(&r1, pa), tl(&r2, pa));
     assert_ne!(tl(&r1, pa), tl(&r1, pb), "each pool has its own stream");
     let a = tl(&r1, pa);
@@ -347,7 +491,10 @@ fn the_shipped_zone_scenario_and_history_load_and_run() {
     let zones = r.driver.instance_zones().expect("zones");
     assert!(zones.iter().any(|z| !z.is_empty()));
     let d = flotilla::input::validate_file(Path::new("traces/spot/us-east-1-2023-04-22.json"));
-    assert!(d.as_ref().is_ok_and(|d| d.contains("Spot price history")), "{d:?}");
+    assert!(
+        d.as_ref().is_ok_and(|d| d.contains("Spot price history")),
+        "{d:?}"
+    );
 }
 
 #[test]
@@ -356,7 +503,13 @@ fn skip_bad_lines_skips_a_bad_history_line() {
     let text = "SPOTPRICEHISTORY\ta\tc5.large\tLinux/UNIX\t0.03\t2023-04-22T10:00:00Z\n\
                 SPOTPRICEHISTORY\ta\tc5.large\tLinux/UNIX\tfree\t2023-04-22T10:05:00Z\n\
                 SPOTPRICEHISTORY\ta\tc5.large\tLinux/UNIX\t0.04\t2023-04-22T10:10:00Z\n";
-    let p = scenario(dir.path(), "", "price_history = \"h.tsv\"", "j,0,q,1,1,100\n", &[("h.tsv", text)]);
+    let p = scenario(
+        dir.path(),
+        "",
+        "price_history = \"h.tsv\"",
+        "j,0,q,1,1,100\n",
+        &[("h.tsv", text)],
+    );
     assert!(flotilla::input::load_scenario(&p, None).is_err());
     let opts = flotilla::input::ReadOptions {
         skip_bad_lines: true,
@@ -365,5 +518,11 @@ fn skip_bad_lines_skips_a_bad_history_line() {
     assert_eq!(s.skipped_lines.count, 1);
     assert_eq!(s.skipped_lines.first[0].line, Some(2));
     let steps: Vec<_> = s.spot.market.history.unwrap().pools.into_values().collect();
-    assert_eq!(steps, [vec![(EPOCH, MicroUsd(30_000)), (EPOCH + 600_000, MicroUsd(40_000))]]);
+    assert_eq!(
+        steps,
+        [vec![
+            (EPOCH, MicroUsd(30_000)),
+            (EPOCH + 600_000, MicroUsd(40_000))
+        ]]
+    );
 }

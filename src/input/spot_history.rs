@@ -97,7 +97,10 @@ impl HistorySink {
                 format!("expected a price in US dollars per hour ≥ 0, got `{got}`"),
             )
         })?;
-        for (field, v) in [("AvailabilityZone", e.zone), ("InstanceType", e.instance_type)] {
+        for (field, v) in [
+            ("AvailabilityZone", e.zone),
+            ("InstanceType", e.instance_type),
+        ] {
             if v.is_empty() || v.chars().any(char::is_whitespace) {
                 return Err(err(field, format!("expected a name, got `{v}`")));
             }
@@ -325,7 +328,10 @@ mod tests {
         let base = parse_timestamp("2023-04-22T10:00:00Z").unwrap();
         assert_eq!(base, 1_682_157_600_000);
         assert_eq!(parse_timestamp("2023-04-22T10:00:00+00:00"), Some(base));
-        assert_eq!(parse_timestamp("2023-04-22T10:00:00.250Z"), Some(base + 250));
+        assert_eq!(
+            parse_timestamp("2023-04-22T10:00:00.250Z"),
+            Some(base + 250)
+        );
         assert_eq!(parse_timestamp("2023-04-22T12:00:00+02:00"), Some(base));
         assert_eq!(parse_timestamp("2023-04-22T09:30:00-0030"), Some(base));
         assert_eq!(parse_timestamp("2023-04-22 10:00:00"), Some(base));

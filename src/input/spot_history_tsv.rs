@@ -48,9 +48,8 @@ fn read_line(
     line: usize,
     sink: &mut HistorySink,
 ) -> Result<(), InputError> {
-    let text = std::str::from_utf8(raw).map_err(|_| {
-        InputError::new(file, "the line is not valid UTF-8").at_line(line)
-    })?;
+    let text = std::str::from_utf8(raw)
+        .map_err(|_| InputError::new(file, "the line is not valid UTF-8").at_line(line))?;
     let text = text.trim_end_matches('\n').trim_end_matches('\r');
     if text.trim().is_empty() {
         return Ok(());

@@ -107,7 +107,8 @@ pub(crate) fn build_market(
         return Err(ctx.err(p.span(), "spot.product_description", msg));
     }
     for (i, p) in w.pools.iter().enumerate() {
-        spec.pools.push(build_pool(ctx, p, i, catalog, &spec.zones)?);
+        spec.pools
+            .push(build_pool(ctx, p, i, catalog, &spec.zones)?);
     }
     if let Some(s) = &w.synthetic_prices {
         spec.synthetic = Some(build_synthetic(ctx, s.get_ref())?);
@@ -143,7 +144,10 @@ fn build_pool(
             Some(MicroUsd::from_usd(*v.get_ref()))
         }
         Some(v) => {
-            let msg = format!("expected a price in US dollars per hour > 0, got {}", v.get_ref());
+            let msg = format!(
+                "expected a price in US dollars per hour > 0, got {}",
+                v.get_ref()
+            );
             return Err(ctx.err(v.span(), at("spot_price_usd_per_hour"), msg));
         }
         None => None,

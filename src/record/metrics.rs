@@ -44,7 +44,8 @@ pub fn job_cost_share(engine: &Engine, prices: &Prices, job: usize, end: SimTime
         .iter()
         .map(|a| {
             let inst = &engine.instances()[a.instance.0 as usize];
-            let tl: &PriceTimeline = prices.for_instance(a.instance, inst.instance_type, inst.market);
+            let tl: &PriceTimeline =
+                prices.for_instance(a.instance, inst.instance_type, inst.market);
             let vcpus = engine.cluster().catalog.get(inst.instance_type).vcpus;
             let stop = a.stopped_at.unwrap_or(end);
             tl.cost_share(a.starting_at, stop, j.spec.vcpus as u64, vcpus as u64)

@@ -3,8 +3,8 @@
 //! The sequence number makes the order total: two events at the same millisecond come out in
 //! the order they were scheduled, so a run never depends on heap internals.
 
-use crate::engine::{InstanceId, LaunchFailure};
 use super::pools::PoolId;
+use crate::engine::{InstanceId, LaunchFailure};
 use crate::model::{JobId, MicroUsd, SimTime};
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;

@@ -18,9 +18,9 @@ mod events;
 mod pending;
 pub mod pool_spec;
 pub mod pools;
+pub mod rng;
 mod spot;
 mod synthetic;
-pub mod rng;
 mod world;
 
 pub use events::{EventQueue, WorldEvent};

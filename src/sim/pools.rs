@@ -55,8 +55,9 @@ pub struct Pool {
 impl Pool {
     /// Spare capacity (`u64::MAX` when unlimited).
     pub fn spare(&self) -> u64 {
-        self.capacity
-            .map_or(u64::MAX, |c| (c as u64).saturating_sub(self.alive.len() as u64))
+        self.capacity.map_or(u64::MAX, |c| {
+            (c as u64).saturating_sub(self.alive.len() as u64)
+        })
     }
 }
 
@@ -112,9 +113,8 @@ impl SpotMarket {
                     .and_then(|p| p.spot_price)
                     .or_else(|| ty.default_spot_price())
                     .unwrap_or(ty.on_demand_per_hour);
-                let stream = |kind: &str| {
-                    super::rng::stream(seed, &format!("{kind}/{}/{zone}", ty.name))
-                };
+                let stream =
+                    |kind: &str| super::rng::stream(seed, &format!("{kind}/{}/{zone}", ty.name));
                 let history = spec
                     .history
                     .as_ref()
@@ -125,7 +125,8 @@ impl SpotMarket {
                 } else if let Some(series) = spot.price_series.get(&t) {
                     (base, series.clone(), None)
                 } else if let (Some(m), true) = (&spec.synthetic, ty.has_spot()) {
-                    let p = PriceProcess::new(m, base, ty.on_demand_per_hour, stream("spot-prices"));
+                    let p =
+                        PriceProcess::new(m, base, ty.on_demand_per_hour, stream("spot-prices"));
                     (base.min(ty.on_demand_per_hour), Vec::new(), Some(p))
                 } else {
                     (base, Vec::new(), None)
@@ -260,16 +261,16 @@ impl SpotMarket {
         // `open` is in zone order and min_by_key keeps the first of equals: zone order breaks
         // the last ties.
         let pick = match strategy {
-            AllocationStrategy::SpotCapacityOptimized => open
-                .iter()
-                .min_by_key(|o| (std::cmp::Reverse(o.1), o.2)),
+            AllocationStrategy::SpotCapacityOptimized => {
+                open.iter().min_by_key(|o| (std::cmp::Reverse(o.1), o.2))
+            }
             AllocationStrategy::SpotPriceCapacityOptimized => open
                 .iter()
                 .filter(|o| o.1 >= deepest / 2)
                 .min_by_key(|o| (o.2, std::cmp::Reverse(o.1))),
-            AllocationStrategy::BestFit | AllocationStrategy::BestFitProgressive => open
-                .iter()
-                .min_by_key(|o| (o.2, std::cmp::Reverse(o.1))),
+            AllocationStrategy::BestFit | AllocationStrategy::BestFitProgressive => {
+                open.iter().min_by_key(|o| (o.2, std::cmp::Reverse(o.1)))
+            }
         };
         Ok(pick.expect("open is not empty").0)
     }

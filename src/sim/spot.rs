@@ -47,7 +47,8 @@ impl SimDriver {
                 Err(reason) => {
                     inst.launch_failed = true;
                     self.push_instance(inst);
-                    self.events.push(now, WorldEvent::LaunchFailed(l.id, reason));
+                    self.events
+                        .push(now, WorldEvent::LaunchFailed(l.id, reason));
                     return;
                 }
             }

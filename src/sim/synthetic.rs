@@ -99,7 +99,10 @@ mod tests {
         let mean = s.iter().map(|p| p.0 as f64).sum::<f64>() / s.len() as f64;
         assert!((mean / 40_000.0 - 1.0).abs() < 0.01, "mean {mean}");
         // It does move: the log price's spread is near σ/√(2θ) = 0.2.
-        let sd = (s.iter().map(|p| ((p.0 as f64).ln() - 40_000f64.ln()).powi(2)).sum::<f64>()
+        let sd = (s
+            .iter()
+            .map(|p| ((p.0 as f64).ln() - 40_000f64.ln()).powi(2))
+            .sum::<f64>()
             / s.len() as f64)
             .sqrt();
         assert!((0.15..0.25).contains(&sd), "sd {sd}");

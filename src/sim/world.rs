@@ -78,7 +78,10 @@ impl Prices {
 
     /// The timeline instance `i` (of type `t`, in `market`) pays: its own pool's.
     pub fn for_instance(&self, i: InstanceId, t: InstanceTypeId, market: Market) -> &PriceTimeline {
-        match (market, self.instance_pool.get(i.0 as usize).copied().flatten()) {
+        match (
+            market,
+            self.instance_pool.get(i.0 as usize).copied().flatten(),
+        ) {
             (Market::Spot, Some(p)) => &self.spot[p.0 as usize],
             _ => self.timeline(t, market),
         }
