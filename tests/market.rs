@@ -496,3 +496,33 @@ fn the_shipped_zone_scenario_and_history_load_and_run() {
         "{d:?}"
     );
 }
+
+#[test]
+fn skip_bad_lines_skips_a_bad_history_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let text = "SPOTPRICEHISTORY\ta\tc5.large\tLinux/UNIX\t0.03\t2023-04-22T10:00:00Z\n\
+                SPOTPRICEHISTORY\ta\tc5.large\tLinux/UNIX\tfree\t2023-04-22T10:05:00Z\n\
+                SPOTPRICEHISTORY\ta\tc5.large\tLinux/UNIX\t0.04\t2023-04-22T10:10:00Z\n";
+    let p = scenario(
+        dir.path(),
+        "",
+        "price_history = \"h.tsv\"",
+        "j,0,q,1,1,100\n",
+        &[("h.tsv", text)],
+    );
+    assert!(flotilla::input::load_scenario(&p, None).is_err());
+    let opts = flotilla::input::ReadOptions {
+        skip_bad_lines: true,
+    };
+    let (s, _) = flotilla::input::load_scenario_with_options(&p, None, opts).expect("loads");
+    assert_eq!(s.skipped_lines.count, 1);
+    assert_eq!(s.skipped_lines.first[0].line, Some(2));
+    let steps: Vec<_> = s.spot.market.history.unwrap().pools.into_values().collect();
+    assert_eq!(
+        steps,
+        [vec![
+            (EPOCH, MicroUsd(30_000)),
+            (EPOCH + 600_000, MicroUsd(40_000))
+        ]]
+    );
+}
