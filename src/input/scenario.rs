@@ -103,6 +103,13 @@
 //!   { targetNodes = "0", container = { resourceRequirements = [{ type = "VCPU", value = "8" }] } },
 //! ]                              # together they must cover every node
 //!
+//! [catalog_filter]               # optional: which catalog types the scenario may use
+//! families = ["g4dn", "m6i"]     # (see `input::catalog_filter` for every criterion)
+//!
+//! [alibaba]                      # optional: Alibaba GPU trace 2023 options and fleet
+//! nodes = "node_list.csv"        # (see `input::alibaba`); a trace whose header has
+//! fleet = "ec2"                  # `cpu_milli` and `num_gpu` is an Alibaba task list
+//!
 //! [spot]                         # optional
 //! hazard_scale = 1.0             # multiplies interruption rates; default 1.0, 0 = none
 //! price_series = "prices.csv"    # optional CSV: time_s,instance_type,price_usd_per_hour
@@ -110,7 +117,9 @@
 //! "c5.large" = 10
 //! ```
 
-use super::catalog::parse_catalog;
+use super::alibaba::{is_task_list, Alibaba};
+use super::catalog::parse_catalog_with_architectures;
+use super::catalog_filter::{self, Architecture};
 use super::cluster::build_compute_environments;
 use super::csvutil::plural;
 use super::jobdef_build::build_job_definitions;
@@ -150,7 +159,6 @@ pub fn load_scenario_with_options(
 ) -> Result<(Scenario, JobDefinitions), InputError> {
     #[allow(unused_mut)] // the readers that skip lines fill it
     let mut skipped = SkippedLines::default();
-    let _ = opts;
     let src = std::fs::read_to_string(path).map_err(|e| InputError::unreadable(path, &e))?;
     let wire: WireScenario = toml::from_str(&src).map_err(|e| toml_error(path, &src, &e))?;
     let ctx = Ctx {
@@ -195,16 +203,32 @@ pub fn load_scenario_with_options(
         "container_start_delay_s",
         SimDuration::ZERO,
     )?;
-    let catalog = match &wire.catalog {
+    let (catalog, archs) = match &wire.catalog {
         Some(c) => {
             let p = existing(&ctx, base, c, "catalog", "catalog file")?;
             let f = std::fs::File::open(&p).map_err(|e| InputError::unreadable(&p, &e))?;
-            parse_catalog(f, &p, overhead_bp, boot_delay)?
+            parse_catalog_with_architectures(f, &p, overhead_bp, boot_delay)?
         }
-        None => default_catalog(overhead_bp, boot_delay),
+        None => {
+            let c = default_catalog(overhead_bp, boot_delay);
+            let a = c.types().iter().map(|t| Architecture::of_family(&t.family));
+            let a: Vec<Architecture> = a.collect();
+            (c, a)
+        }
     };
-    let compute_environments =
+    let (catalog, archs) = match &wire.catalog_filter {
+        Some(f) => {
+            let (kept, kept_archs) = catalog_filter::apply(&ctx, f, &catalog, &archs)?;
+            catalog_filter::check_selectors(&ctx, &wire.compute_environments, &catalog, &kept)?;
+            (kept, kept_archs)
+        }
+        None => (catalog, archs),
+    };
+    let mut notes = Vec::new();
+    let mut alibaba = Alibaba::read(&ctx, base, wire.alibaba.as_ref(), opts, &mut skipped)?;
+    let mut compute_environments =
         build_compute_environments(&ctx, &wire.compute_environments, &catalog)?;
+    alibaba.add_compute_environments(&ctx, &catalog, &archs, &mut compute_environments, &mut notes)?;
     if compute_environments.is_empty() {
         return Err(ctx.missing(
             "compute_environments",
@@ -212,7 +236,11 @@ pub fn load_scenario_with_options(
         ));
     }
     let policies = build_scheduling_policies(&ctx, &wire.scheduling_policies)?;
-    let job_queues = build_job_queues(&ctx, &wire.job_queues, &compute_environments, &policies)?;
+    let mut job_queues =
+        build_job_queues(&ctx, &wire.job_queues, &compute_environments, &policies)?;
+    if job_queues.is_empty() {
+        job_queues.extend(alibaba.default_queue(&ctx)?);
+    }
     if job_queues.is_empty() {
         return Err(ctx.missing(
             "job_queues",
@@ -248,7 +276,11 @@ pub fn load_scenario_with_options(
             ))
         }
     };
-    let trace = load_trace(&trace_path, &cluster, &job_definitions)?;
+    let trace = if is_task_list(&trace_path)? {
+        alibaba.load_tasks(&ctx, &trace_path, &cluster, opts, &mut skipped, &mut notes)?
+    } else {
+        load_trace(&trace_path, &cluster, &job_definitions)?
+    };
     let mut scenario = Scenario {
         name,
         seed,
@@ -259,6 +291,7 @@ pub fn load_scenario_with_options(
         container_start_delay,
         epoch_ms,
         skipped_lines: skipped,
+        notes,
     };
     scenario.sort_trace();
     Ok((scenario, job_definitions))

@@ -28,6 +28,8 @@ pub(crate) struct WireScenario {
     #[serde(default)]
     pub(crate) job_definitions: Vec<Spanned<super::wire_jobdef::WireJobDef>>,
     pub(crate) spot: Option<WireSpot>,
+    pub(crate) alibaba: Option<super::alibaba::WireAlibaba>,
+    pub(crate) catalog_filter: Option<Spanned<super::catalog_filter::WireCatalogFilter>>,
 }
 
 /// `[[compute_environments]]`.
