@@ -215,4 +215,51 @@ mod tests {
         assert_eq!(catalog_model("M"), ("M".into(), None));
         assert_eq!(catalog_model(""), ("".into(), None));
     }
+
+    fn shape(gpus: u32, model: &str, vcpus: u32, gib: u32) -> NodeShape {
+        NodeShape {
+            vcpus,
+            memory_mib: gib * 1024,
+            gpus,
+            model: model.into(),
+            count: 3,
+        }
+    }
+
+    #[test]
+    fn models_map_to_their_families_and_spot_needs_an_offer() {
+        let cat = crate::input::default_catalog(250, crate::model::SimDuration::ZERO);
+        let archs = vec![Architecture::X86_64; cat.len()];
+        let shapes = [
+            shape(8, "A100", 96, 1152),
+            shape(1, "H100M80", 16, 256),
+            shape(1, "T4", 4, 16),
+            shape(0, "", 2, 4),
+        ];
+        let name = |m: &ShapeMapping| cat.get(m.instance_type).name.clone();
+        let none = BTreeMap::new();
+        let m = map_shapes(&shapes, &cat, &archs, &none, false).unwrap();
+        let names: Vec<String> = m.iter().map(name).collect();
+        assert_eq!(
+            names,
+            ["p4d.24xlarge", "p5.4xlarge", "g4dn.xlarge", "c5.large"]
+        );
+        assert!(m[..3].iter().all(|m| m.kind == MatchKind::SameModel));
+        // p5.4xlarge has no Spot offer in the catalog.
+        let m = map_shapes(&shapes, &cat, &archs, &none, true).unwrap();
+        assert_eq!(name(&m[1]), "p5.48xlarge");
+        let mut over = BTreeMap::new();
+        over.insert("cpu".to_string(), cat.find("m5.large").unwrap());
+        let m = map_shapes(&shapes, &cat, &archs, &over, false).unwrap();
+        assert_eq!(
+            (name(&m[3]), m[3].kind),
+            ("m5.large".into(), MatchKind::Override)
+        );
+        // With every type arm64, nothing is a candidate.
+        let arm = vec![Architecture::Arm64; cat.len()];
+        assert_eq!(
+            map_shapes(&shapes, &cat, &arm, &none, false).unwrap_err(),
+            shapes[0]
+        );
+    }
 }

@@ -111,7 +111,12 @@ pub(crate) fn read_node_shapes<R: Read>(
 
 fn parse_node(rec: &ByteRecord, c: &[usize; 5], file: &Path) -> Result<NodeShape, InputError> {
     if cell(rec, Some(c[0]), "sn", file)?.is_empty() {
-        return Err(bad(file, rec, "sn", "expected a node name, got an empty value"));
+        return Err(bad(
+            file,
+            rec,
+            "sn",
+            "expected a node name, got an empty value",
+        ));
     }
     let num = |i: usize, name: &str, min: u32, what: &str| -> Result<u32, InputError> {
         let s = cell(rec, Some(c[i]), name, file)?;
@@ -165,10 +170,18 @@ mod tests {
         let text = "sn,cpu_milli,memory_mib,gpu,model\n\
                     a,96000,393216,8,G2\nb,32000,262144,0,\nc,96500,393216,8,G2\nd,8000,100,0,X\n";
         let mut sk = SkippedLines::default();
-        let s = read_node_shapes(text.as_bytes(), Path::new("n.csv"), Default::default(), &mut sk)
-            .unwrap();
+        let s = read_node_shapes(
+            text.as_bytes(),
+            Path::new("n.csv"),
+            Default::default(),
+            &mut sk,
+        )
+        .unwrap();
         assert_eq!(s.len(), 3);
-        assert_eq!((s[0].count, s[0].vcpus, s[0].label()), (2, 96, "8xG2 96c 384GiB".into()));
+        assert_eq!(
+            (s[0].count, s[0].vcpus, s[0].label()),
+            (2, 96, "8xG2 96c 384GiB".into())
+        );
         assert_eq!(s[2].model, "", "a CPU node's model is dropped");
         let bad_text = format!("{text}e,500,1,0,\n");
         let e = read_node_shapes(

@@ -182,8 +182,14 @@ pub(crate) fn for_each_task<R: Read>(
 
 fn whole(rec: &ByteRecord, col: usize, name: &str, file: &Path) -> Result<u32, InputError> {
     let s = cell(rec, Some(col), name, file)?;
-    parse_u32(s.as_bytes())
-        .ok_or_else(|| bad(file, rec, name, format!("expected a whole number ≥ 0, got `{s}`")))
+    parse_u32(s.as_bytes()).ok_or_else(|| {
+        bad(
+            file,
+            rec,
+            name,
+            format!("expected a whole number ≥ 0, got `{s}`"),
+        )
+    })
 }
 
 /// Seconds from the trace start; `None` when empty and `optional`.
@@ -212,7 +218,12 @@ fn time(
 fn parse_task(rec: &ByteRecord, c: &Cols, file: &Path) -> Result<Task, InputError> {
     let name = cell(rec, Some(c.name), "name", file)?;
     if name.is_empty() {
-        return Err(bad(file, rec, "name", "expected a task name, got an empty value"));
+        return Err(bad(
+            file,
+            rec,
+            "name",
+            "expected a task name, got an empty value",
+        ));
     }
     let cpu_milli = whole(rec, c.cpu, "cpu_milli", file)?;
     let memory_mib = whole(rec, c.memory, "memory_mib", file)?;
@@ -238,9 +249,8 @@ fn parse_task(rec: &ByteRecord, c: &Cols, file: &Path) -> Result<Task, InputErro
         "Failed" => PodPhase::Failed,
         "Unknown" => PodPhase::Unknown,
         other => {
-            let msg = format!(
-                "expected Pending, Running, Succeeded, Failed or Unknown, got `{other}`"
-            );
+            let msg =
+                format!("expected Pending, Running, Succeeded, Failed or Unknown, got `{other}`");
             return Err(bad(file, rec, "pod_phase", msg));
         }
     };
@@ -304,19 +314,34 @@ mod tests {
         let text = format!("{HEAD}{body}");
         let mut skipped = SkippedLines::default();
         let mut out = Vec::new();
-        let r = for_each_task(text.as_bytes(), Path::new("t.csv"), opts, &mut skipped, |t| {
-            out.push(t);
-            Ok(())
-        });
+        let r = for_each_task(
+            text.as_bytes(),
+            Path::new("t.csv"),
+            opts,
+            &mut skipped,
+            |t| {
+                out.push(t);
+                Ok(())
+            },
+        );
         (r.map(|_| out), skipped)
     }
 
     #[test]
     fn reads_a_fractional_pending_task() {
-        let (r, _) = read("p1,1500,0,1,460,V100M16,BE,Pending,10,20,\n", Default::default());
+        let (r, _) = read(
+            "p1,1500,0,1,460,V100M16,BE,Pending,10,20,\n",
+            Default::default(),
+        );
         let t = &r.unwrap()[0];
-        assert_eq!((t.vcpus(), t.is_fractional(), t.phase), (2, true, PodPhase::Pending));
-        assert_eq!((t.creation_ms, t.deletion_ms, t.scheduled_ms), (10_000, Some(20_000), None));
+        assert_eq!(
+            (t.vcpus(), t.is_fractional(), t.phase),
+            (2, true, PodPhase::Pending)
+        );
+        assert_eq!(
+            (t.creation_ms, t.deletion_ms, t.scheduled_ms),
+            (10_000, Some(20_000), None)
+        );
         assert_eq!(t.gpu_spec, "V100M16");
         assert_eq!(t.last_ms(), 20_000);
     }
@@ -331,7 +356,11 @@ mod tests {
                     f,x,10,0,0,,LS,Running,0,5,1\n";
         let (r, _) = read(body, Default::default());
         let e = r.unwrap_err();
-        assert_eq!((e.line, e.field.as_deref()), (Some(3), Some("gpu_milli")), "{e}");
+        assert_eq!(
+            (e.line, e.field.as_deref()),
+            (Some(3), Some("gpu_milli")),
+            "{e}"
+        );
         let skip = ReadOptions {
             skip_bad_lines: true,
         };

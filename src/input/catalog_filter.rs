@@ -97,7 +97,9 @@ fn gpu_ok(t: &InstanceType, m: &str) -> bool {
 type Test = fn(&InstanceType, Architecture, &str) -> bool;
 
 /// One list criterion: field name, what it tests.
-fn list_criteria(f: &WireCatalogFilter) -> [(&'static str, Option<&Spanned<Vec<Spanned<String>>>>, Test); 4] {
+fn list_criteria(
+    f: &WireCatalogFilter,
+) -> [(&'static str, Option<&Spanned<Vec<Spanned<String>>>>, Test); 4] {
     [
         ("families", f.families.as_ref(), |t, _, v| t.family == v),
         ("sizes", f.sizes.as_ref(), |t, _, v| size_of(t) == v),
@@ -178,7 +180,8 @@ pub(crate) fn check_selectors(
         for (j, sel) in res.get_ref().instance_types.get_ref().iter().enumerate() {
             let s = sel.get_ref().trim();
             if kept.resolve_selector(s).is_empty() && !full.resolve_selector(s).is_empty() {
-                let field = format!("compute_environments[{i}].computeResources.instanceTypes[{j}]");
+                let field =
+                    format!("compute_environments[{i}].computeResources.instanceTypes[{j}]");
                 let msg = format!(
                     "`{s}` is in the catalog, but [catalog_filter] removes every type it \
                      names; widen the filter or drop the entry"
@@ -196,10 +199,14 @@ mod tests {
 
     #[test]
     fn graviton_families_are_arm64() {
-        for f in ["m6g", "c7gn", "r6gd", "x2gd", "im4gn", "is4gen", "g5g", "hpc7g", "a1", "t4g"] {
+        for f in [
+            "m6g", "c7gn", "r6gd", "x2gd", "im4gn", "is4gen", "g5g", "hpc7g", "a1", "t4g",
+        ] {
             assert_eq!(Architecture::of_family(f), Architecture::Arm64, "{f}");
         }
-        for f in ["g4dn", "g5", "p3dn", "m5", "c6i", "r5", "x2iedn", "inf1", "m", "", "7g"] {
+        for f in [
+            "g4dn", "g5", "p3dn", "m5", "c6i", "r5", "x2iedn", "inf1", "m", "", "7g",
+        ] {
             assert_eq!(Architecture::of_family(f), Architecture::X86_64, "{f}");
         }
     }

@@ -6,6 +6,7 @@
 
 mod alibaba;
 mod alibaba_fleet;
+mod alibaba_jobs;
 mod alibaba_nodes;
 mod alibaba_tasks;
 pub mod aws;

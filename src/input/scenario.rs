@@ -228,7 +228,13 @@ pub fn load_scenario_with_options(
     let mut alibaba = Alibaba::read(&ctx, base, wire.alibaba.as_ref(), opts, &mut skipped)?;
     let mut compute_environments =
         build_compute_environments(&ctx, &wire.compute_environments, &catalog)?;
-    alibaba.add_compute_environments(&ctx, &catalog, &archs, &mut compute_environments, &mut notes)?;
+    alibaba.add_compute_environments(
+        &ctx,
+        &catalog,
+        &archs,
+        &mut compute_environments,
+        &mut notes,
+    )?;
     if compute_environments.is_empty() {
         return Err(ctx.missing(
             "compute_environments",
