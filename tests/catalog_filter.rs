@@ -10,8 +10,11 @@ fn catalog_path() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("catalogs/ec2-us-east-1.csv")
 }
 
-/// The shipped catalog's rows as (name, family, vcpus, gpu_model).
-fn shipped_rows() -> Vec<(String, String, u32, String)> {
+/// A catalog row: (name, family, vcpus, gpu_model).
+type Row = (String, String, u32, String);
+
+/// The shipped catalog's rows.
+fn shipped_rows() -> Vec<Row> {
     let text = std::fs::read_to_string(catalog_path()).unwrap();
     text.lines()
         .skip(1)
@@ -56,7 +59,7 @@ fn filters_keep_exactly_the_matching_types_of_the_shipped_catalog() {
     let dir = tempfile::tempdir().unwrap();
     let rows = shipped_rows();
     let cat = format!("catalog = {:?}", catalog_path());
-    let expect = |f: &dyn Fn(&(String, String, u32, String)) -> bool| -> Vec<String> {
+    let expect = |f: &dyn Fn(&Row) -> bool| -> Vec<String> {
         rows.iter().filter(|r| f(r)).map(|r| r.0.clone()).collect()
     };
     let s = scenario(

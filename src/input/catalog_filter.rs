@@ -96,10 +96,11 @@ fn gpu_ok(t: &InstanceType, m: &str) -> bool {
 
 type Test = fn(&InstanceType, Architecture, &str) -> bool;
 
+/// A list of values as written.
+type List = Spanned<Vec<Spanned<String>>>;
+
 /// One list criterion: field name, what it tests.
-fn list_criteria(
-    f: &WireCatalogFilter,
-) -> [(&'static str, Option<&Spanned<Vec<Spanned<String>>>>, Test); 4] {
+fn list_criteria(f: &WireCatalogFilter) -> [(&'static str, Option<&List>, Test); 4] {
     [
         ("families", f.families.as_ref(), |t, _, v| t.family == v),
         ("sizes", f.sizes.as_ref(), |t, _, v| size_of(t) == v),
