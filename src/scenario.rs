@@ -108,6 +108,9 @@ pub struct Scenario {
     pub epoch_ms: u64,
     /// Malformed lines the readers skipped (`--skip-bad-lines`); empty otherwise.
     pub skipped_lines: crate::input::SkippedLines,
+    /// What the readers want the user to know (tasks left out, a fleet mapping), one line
+    /// each; the command line prints them on stderr.
+    pub notes: Vec<String>,
 }
 
 impl Scenario {

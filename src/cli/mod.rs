@@ -264,6 +264,9 @@ pub(crate) fn prepare_swf(
     if let Some(seed) = seed {
         scenario.seed = seed;
     }
+    for n in &scenario.notes {
+        eprintln!("note: {n}");
+    }
     let label = match strategy {
         Some(s) => {
             let s: crate::model::AllocationStrategy = s.parse().map_err(anyhow::Error::msg)?;

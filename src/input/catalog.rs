@@ -15,9 +15,11 @@
 //! | `spot_savings_pct` | no | Spot savings against On-Demand, 0 to 99; empty = no Spot offer |
 //! | `interruption_bucket` | no | `<5%`, `5-10%`, `10-15%`, `15-20%` or `>20%`; empty = no Spot offer |
 //! | `boot_delay_s` | no | seconds from launch to ready; empty = the scenario's `boot_delay_s` |
+//! | `architecture` | no | `x86_64` or `arm64`; empty = from the family name (see [`super::catalog_filter`]) |
 //!
 //! `spot_savings_pct` and `interruption_bucket` are both given or both empty.
 
+use super::catalog_filter::Architecture;
 use super::csvutil::{bad, cell, csv_error, line_of, seconds_to_ms, Header};
 use super::InputError;
 use crate::model::{
@@ -41,6 +43,7 @@ struct Cols {
     savings: Option<usize>,
     bucket: Option<usize>,
     boot: Option<usize>,
+    arch: Option<usize>,
 }
 
 /// Reads a catalog from CSV text; `file` names it in errors.
@@ -50,6 +53,16 @@ pub(crate) fn parse_catalog<R: Read>(
     memory_overhead_bp: u32,
     boot_delay: SimDuration,
 ) -> Result<Catalog, InputError> {
+    parse_catalog_with_architectures(input, file, memory_overhead_bp, boot_delay).map(|(c, _)| c)
+}
+
+/// [`parse_catalog`], also returning each type's architecture (in catalog order).
+pub(crate) fn parse_catalog_with_architectures<R: Read>(
+    input: R,
+    file: &Path,
+    memory_overhead_bp: u32,
+    boot_delay: SimDuration,
+) -> Result<(Catalog, Vec<Architecture>), InputError> {
     let mut rdr = super::csvutil::reader(input);
     let h = Header::read(&mut rdr, file)?;
     let cols = Cols {
@@ -64,8 +77,10 @@ pub(crate) fn parse_catalog<R: Read>(
         savings: h.find("spot_savings_pct"),
         bucket: h.find("interruption_bucket"),
         boot: h.find("boot_delay_s"),
+        arch: h.find("architecture"),
     };
     let mut types = Vec::new();
+    let mut archs = Vec::new();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     let mut rec = ByteRecord::new();
     while rdr
@@ -87,13 +102,21 @@ pub(crate) fn parse_catalog<R: Read>(
             );
             return Err(bad(file, &rec, "instance_type", msg));
         }
+        let arch = match cell(&rec, cols.arch, "architecture", file)? {
+            "" => Architecture::of_family(&t.family),
+            a => Architecture::parse(a).ok_or_else(|| {
+                let msg = format!("expected x86_64 or arm64 (or empty), got `{a}`");
+                bad(file, &rec, "architecture", msg)
+            })?,
+        };
         seen.insert(t.name.clone(), line_of(&rec));
         types.push(t);
+        archs.push(arch);
     }
     if types.is_empty() {
         return Err(InputError::new(file, "the catalog has no instance types"));
     }
-    Ok(Catalog::new(types))
+    Ok((Catalog::new(types), archs))
 }
 
 /// Parses a whole number; `what` describes it in the message.

@@ -55,3 +55,28 @@ pub fn swf_gz(data: &[u8]) -> Result<String, InputError> {
         .map_err(|e| InputError::unreadable(Path::new(FUZZ_FILE), &e))
         .and_then(|gz| super::swf::describe_read(gz.as_slice(), Path::new(FUZZ_FILE)))
 }
+
+/// The Alibaba GPU trace 2023 task list reader (what `validate` runs on a bare task list).
+pub fn alibaba_tasks(data: &[u8]) -> Result<String, InputError> {
+    super::alibaba_tasks::describe(data, Path::new(FUZZ_FILE))
+}
+
+/// The Alibaba GPU trace 2023 node list reader, and the EC2 mapping of its shapes onto the
+/// built-in catalog.
+pub fn alibaba_nodes(data: &[u8]) -> Result<usize, InputError> {
+    let mut skipped = super::SkippedLines::default();
+    let shapes = super::alibaba_nodes::read_node_shapes(
+        data,
+        Path::new(FUZZ_FILE),
+        super::ReadOptions::default(),
+        &mut skipped,
+    )?;
+    let catalog = super::default_catalog(250, SimDuration::from_secs(90));
+    let archs = vec![super::Architecture::X86_64; catalog.len()];
+    let mapped =
+        super::alibaba_fleet::map_shapes(&shapes, &catalog, &archs, &Default::default(), false)
+            .map_or(0, |m| {
+                super::alibaba_fleet::describe_mapping(&m, &catalog).len()
+            });
+    Ok(mapped)
+}

@@ -4,9 +4,15 @@
 //! Every loader returns an [`InputError`] that names the file, the line, the field and what
 //! was expected; nothing here panics on bad input.
 
+mod alibaba;
+mod alibaba_fleet;
+mod alibaba_jobs;
+mod alibaba_nodes;
+mod alibaba_tasks;
 pub mod aws;
 mod badlines;
 mod catalog;
+mod catalog_filter;
 mod cluster;
 mod csvutil;
 mod error;
@@ -38,7 +44,11 @@ mod trace_skip;
 mod wire;
 mod wire_jobdef;
 
+pub use alibaba_fleet::{MatchKind, ShapeMapping};
+pub use alibaba_nodes::NodeShape;
+pub use alibaba_tasks::GpuShare;
 pub use badlines::{ReadOptions, SkippedLines};
+pub use catalog_filter::Architecture;
 pub use error::InputError;
 pub use jobdef::{node_resources, ContainerProperties, JobDefinition, JobDefinitions};
 pub use scenario::{
@@ -127,7 +137,11 @@ fn validate_csv(
 ) -> Result<String, InputError> {
     let bytes = std::fs::read(path).map_err(|e| InputError::unreadable(path, &e))?;
     let header = csvutil::Header::read(&mut csvutil::reader(bytes.as_slice()), path)?;
-    if header.find("job_id").is_some() {
+    if alibaba_tasks::is_task_header(&header) {
+        alibaba_tasks::describe(bytes.as_slice(), path)
+    } else if alibaba_nodes::is_node_header(&header) {
+        alibaba_nodes::describe(bytes.as_slice(), path)
+    } else if header.find("job_id").is_some() {
         trace::describe_bare_with(bytes.as_slice(), path, opts, skipped)
     } else if header.find("time_s").is_some() {
         prices::parse_raw_with(bytes.as_slice(), path, opts, skipped)

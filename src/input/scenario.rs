@@ -103,6 +103,13 @@
 //!   { targetNodes = "0", container = { resourceRequirements = [{ type = "VCPU", value = "8" }] } },
 //! ]                              # together they must cover every node
 //!
+//! [catalog_filter]               # optional: which catalog types the scenario may use
+//! families = ["g4dn", "m6i"]     # (see `input::catalog_filter` for every criterion)
+//!
+//! [alibaba]                      # optional: Alibaba GPU trace 2023 options and fleet
+//! nodes = "node_list.csv"        # (see `input::alibaba`); a trace whose header has
+//! fleet = "ec2"                  # `cpu_milli` and `num_gpu` is an Alibaba task list
+//!
 //! [spot]                         # optional
 //! hazard_scale = 1.0             # multiplies interruption rates; default 1.0, 0 = none
 //! price_series = "prices.csv"    # optional CSV: time_s,instance_type,price_usd_per_hour
@@ -112,7 +119,9 @@
 //! # prices, interrupt_above_max_price: see `input::spot_market` and docs/spot-prices.md.
 //! ```
 
-use super::catalog::parse_catalog;
+use super::alibaba::{is_task_list, Alibaba};
+use super::catalog::parse_catalog_with_architectures;
+use super::catalog_filter::{self, Architecture};
 use super::cluster::build_compute_environments;
 use super::csvutil::plural;
 use super::generated::WireGenerated;
@@ -210,16 +219,38 @@ pub fn load_scenario_swf(
         "container_start_delay_s",
         SimDuration::ZERO,
     )?;
-    let catalog = match &wire.catalog {
+    let (catalog, archs) = match &wire.catalog {
         Some(c) => {
             let p = existing(&ctx, base, c, "catalog", "catalog file")?;
             let f = std::fs::File::open(&p).map_err(|e| InputError::unreadable(&p, &e))?;
-            parse_catalog(f, &p, overhead_bp, boot_delay)?
+            parse_catalog_with_architectures(f, &p, overhead_bp, boot_delay)?
         }
-        None => default_catalog(overhead_bp, boot_delay),
+        None => {
+            let c = default_catalog(overhead_bp, boot_delay);
+            let a = c.types().iter().map(|t| Architecture::of_family(&t.family));
+            let a: Vec<Architecture> = a.collect();
+            (c, a)
+        }
     };
+    let (catalog, archs) = match &wire.catalog_filter {
+        Some(f) => {
+            let (kept, kept_archs) = catalog_filter::apply(&ctx, f, &catalog, &archs)?;
+            catalog_filter::check_selectors(&ctx, &wire.compute_environments, &catalog, &kept)?;
+            (kept, kept_archs)
+        }
+        None => (catalog, archs),
+    };
+    let mut notes = Vec::new();
+    let mut alibaba = Alibaba::read(&ctx, base, wire.alibaba.as_ref(), opts, &mut skipped)?;
     let mut compute_environments =
         build_compute_environments(&ctx, &wire.compute_environments, &catalog)?;
+    alibaba.add_compute_environments(
+        &ctx,
+        &catalog,
+        &archs,
+        &mut compute_environments,
+        &mut notes,
+    )?;
     let swf = SwfPlan::new(
         &ctx,
         base,
@@ -242,6 +273,9 @@ pub fn load_scenario_swf(
         build_job_queues(&ctx, &wire.job_queues, &compute_environments, &policies)?;
     if let Some(p) = &swf {
         p.add_default_queue(&mut job_queues, &compute_environments);
+    }
+    if job_queues.is_empty() {
+        job_queues.extend(alibaba.default_queue(&ctx)?);
     }
     if job_queues.is_empty() {
         return Err(ctx.missing(
@@ -302,6 +336,9 @@ pub fn load_scenario_swf(
     let trace = match (trace, &swf) {
         (Some(t), _) => t,
         (None, Some(p)) => p.load(&ctx, wire.swf.as_ref(), &cluster, opts, &mut skipped)?,
+        (None, None) if is_task_list(&trace_path)? => {
+            alibaba.load_tasks(&ctx, &trace_path, &cluster, opts, &mut skipped, &mut notes)?
+        }
         (None, None) => {
             load_trace_with(&trace_path, &cluster, &job_definitions, opts, &mut skipped)?
         }
@@ -316,6 +353,7 @@ pub fn load_scenario_swf(
         container_start_delay,
         epoch_ms,
         skipped_lines: skipped,
+        notes,
     };
     scenario.sort_trace();
     Ok((scenario, job_definitions))

@@ -31,6 +31,8 @@ pub(crate) struct WireScenario {
     /// `[generate]`: a synthetic trace instead of `trace` (see `input::generated`).
     pub(crate) generate: Option<Spanned<toml::Table>>,
     pub(crate) swf: Option<super::swf_options::WireSwf>,
+    pub(crate) alibaba: Option<super::alibaba::WireAlibaba>,
+    pub(crate) catalog_filter: Option<Spanned<super::catalog_filter::WireCatalogFilter>>,
 }
 
 /// `[[compute_environments]]`.

@@ -129,6 +129,7 @@ pub fn scenario(
         container_start_delay: SimDuration::ZERO,
         epoch_ms: 0,
         skipped_lines: Default::default(),
+        notes: Vec::new(),
     };
     s.sort_trace();
     s
