@@ -67,6 +67,8 @@ pub struct SpotModel {
     /// Most instances of a type the market gives at once (a pool = one type in one zone;
     /// flotilla models one zone). Absent = unlimited.
     pub capacity: BTreeMap<InstanceTypeId, u32>,
+    /// Pools driven by measured availability and preemption traces (`[[spot.measured]]`).
+    pub measured: Vec<crate::sim::measured::MeasuredPool>,
 }
 
 /// Everything a simulated run needs.

@@ -24,3 +24,10 @@ pub fn trace_csv(data: &[u8]) -> Result<String, InputError> {
 pub fn price_series_csv(data: &[u8]) -> Result<String, InputError> {
     super::prices::parse_raw(data, Path::new(FUZZ_FILE)).map(|r| super::prices::describe_raw(&r))
 }
+
+/// The measured Spot trace JSON reader (`{"metadata": {"gap_seconds": G}, "data": [...]}`),
+/// with a node count of 16 bounding the values.
+pub fn spot_trace(data: &[u8]) -> Result<usize, InputError> {
+    super::spot_trace::parse_spot_trace(data, Path::new(FUZZ_FILE), Some(16))
+        .map(|t| t.values.len())
+}

@@ -18,6 +18,10 @@ mod policy;
 mod prices;
 mod queues;
 mod scenario;
+mod spot_trace;
+pub mod spot_trace_fit;
+mod spot_trace_scenario;
+mod spot_trace_stats;
 mod tomlerr;
 mod trace;
 mod trace_deps;
@@ -30,6 +34,7 @@ pub use badlines::{ReadOptions, SkippedLines};
 pub use error::InputError;
 pub use jobdef::{node_resources, ContainerProperties, JobDefinition, JobDefinitions};
 pub use scenario::{load_scenario, load_scenario_with_definitions, load_scenario_with_options};
+pub use spot_trace::{load_spot_trace, nodes_from_path, parse_spot_trace, SpotTrace};
 pub use trace::load_trace;
 
 use crate::model::{Catalog, SimDuration};
@@ -68,7 +73,7 @@ pub fn load_catalog(
 ///
 /// The kind is told by the name and header: `.toml` is a scenario (loaded in full, trace
 /// included); a `.csv` whose header has `job_id` is a trace, `time_s` a Spot price series and
-/// `instance_type` a catalog. A bare trace or price series is checked for syntax and ranges
+/// `instance_type` a catalog; a `.json` is a measured Spot trace. A bare trace or price series is checked for syntax and ranges
 /// only, since queue, job definition and instance type names need a scenario.
 pub fn validate_file(path: &Path) -> Result<String, InputError> {
     let ext = path
@@ -78,6 +83,7 @@ pub fn validate_file(path: &Path) -> Result<String, InputError> {
     match ext.as_deref() {
         Some("toml") => load_scenario(path, None).map(|s| scenario::describe(&s)),
         Some("csv") => validate_csv(path),
+        Some("json") => spot_trace_fit::describe(path),
         _ => Err(InputError::new(
             path,
             "cannot tell what kind of file this is: expected a scenario (.toml) or a catalog, \

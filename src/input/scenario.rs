@@ -108,6 +108,17 @@
 //! price_series = "prices.csv"    # optional CSV: time_s,instance_type,price_usd_per_hour
 //! [spot.capacity]                # optional: most instances of a type the market gives
 //! "c5.large" = 10
+//! [[spot.measured]]              # optional: a pool driven by measured traces (see
+//! instance_type = "p3.2xlarge"   # `sim::measured` for the semantics, `input::SpotTrace`
+//! zone = "us-east-1f"            # for the files); one entry per type; zone is kept only
+//! availability = "a.json"        # instances obtainable per tick (either or both of these)
+//! preemption = "p.json"          # instances held per tick; a fall = preemptions
+//! offset_s = 0                   # trace time at simulated time 0; default 0
+//! loop = true                    # repeat the traces; default true
+//! nodes = 4                      # N; default from `N-node` in the path, else the maximum
+//! capacity = 40                  # instances at full availability; default spot.capacity
+//! hazard = "replay"              # or "measured": exponential at the rate fitted to
+//!                                # `preemption` instead of a replay
 //! ```
 
 use super::catalog::parse_catalog;
@@ -322,6 +333,7 @@ fn build_spot(
         let path = existing(ctx, base, p, "spot.price_series", "price series file")?;
         model.price_series = load_price_series(&path, catalog)?;
     }
+    model.measured = super::spot_trace_scenario::build_measured(ctx, base, &s.measured, catalog)?;
     Ok(model)
 }
 

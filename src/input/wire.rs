@@ -163,4 +163,6 @@ pub(crate) struct WireSpot {
     pub(crate) price_series: Option<Spanned<String>>,
     #[serde(default)]
     pub(crate) capacity: BTreeMap<String, Spanned<i64>>,
+    #[serde(default)]
+    pub(crate) measured: Vec<Spanned<super::spot_trace_scenario::WireMeasured>>,
 }

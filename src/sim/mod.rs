@@ -10,9 +10,12 @@
 //!   reclaims it (notice now, gone two minutes later).
 //! - A pool is one instance type (one zone); `spot.capacity` caps the Spot instances of a
 //!   type alive at once. On-Demand capacity is unlimited.
+//! - Measured traces (`[[spot.measured]]`) can drive a pool's capacity and reclaims
+//!   instead: see [`measured`].
 
 pub mod billing;
 mod events;
+pub mod measured;
 mod pending;
 pub mod rng;
 mod world;
@@ -53,6 +56,7 @@ pub struct SimDriver {
     spot_alive: Vec<BTreeSet<InstanceId>>,
     spot: SpotModel,
     interruptions: Pcg64,
+    measured: measured::MeasuredWorld,
     container_start_delay: SimDuration,
     horizon: SimTime,
     now: SimTime,
@@ -83,6 +87,8 @@ impl SimDriver {
                 events.push(at, WorldEvent::PriceChange(*t, p));
             }
         }
+        let name = |t: InstanceTypeId| catalog.get(t).name.clone();
+        let measured = measured::MeasuredWorld::new(seed, &spot.measured, &name, &mut events);
         SimDriver {
             jobs: Vec::with_capacity(trace.len()),
             trace_ids: Vec::with_capacity(trace.len()),
@@ -100,6 +106,7 @@ impl SimDriver {
             spot_alive: vec![BTreeSet::new(); catalog.len()],
             spot,
             interruptions: rng::stream(seed, "interruptions"),
+            measured,
             container_start_delay,
             horizon: last_submit + DEFAULT_HORIZON_AFTER_LAST_SUBMIT,
             now: SimTime::ZERO,
@@ -170,6 +177,10 @@ impl SimDriver {
             }
             WorldEvent::CancelRequested(job) => Some(Input::CancelJobRequested { job }),
             WorldEvent::TerminateRequested(job) => Some(Input::TerminateJobRequested { job }),
+            WorldEvent::Measured(pool) => {
+                self.measured_tick(pool, at);
+                None
+            }
             WorldEvent::PriceChange(t, price) => {
                 self.spot_now[t.0 as usize] = price;
                 self.reclaim_outbid(t, at);
@@ -299,7 +310,7 @@ impl SimDriver {
             jobs: Vec::new(),
         };
         let failure = (market == Market::Spot)
-            .then(|| self.spot_refusal(t, max_price))
+            .then(|| self.spot_refusal(t, max_price).or(self.measured_refusal(t, now)))
             .flatten();
         if let Some(reason) = failure {
             inst.launch_failed = true;
@@ -346,7 +357,8 @@ impl SimDriver {
     }
 
     fn bucket_hazard(&self, t: InstanceTypeId) -> Option<f64> {
-        self.hazard[t.0 as usize]
+        let measured = self.measured.hazard(t);
+        measured.unwrap_or(self.hazard[t.0 as usize])
     }
 }
 
