@@ -31,9 +31,15 @@ fn by_hand(text: &str) -> (usize, u64, u32) {
     let data = &text[text.find("\"data\": [").unwrap() + 9..];
     let data = &data[..data.find(']').unwrap()];
     let ticks = data.matches(',').count() + 1;
-    let max = data.split(',').map(|v| v.trim().parse::<u32>().unwrap()).max().unwrap();
+    let max = data
+        .split(',')
+        .map(|v| v.trim().parse::<u32>().unwrap())
+        .max()
+        .unwrap();
     let gap = &text[text.find("\"gap_seconds\": ").unwrap() + 15..];
-    let gap: u64 = gap[..gap.find(|c: char| !c.is_ascii_digit()).unwrap()].parse().unwrap();
+    let gap: u64 = gap[..gap.find(|c: char| !c.is_ascii_digit()).unwrap()]
+        .parse()
+        .unwrap();
     (ticks, gap, max)
 }
 
@@ -58,9 +64,18 @@ fn reader_reads_every_shipped_file() {
 fn errors_name_the_file_and_json_path() {
     let dir = tempfile::tempdir().unwrap();
     let cases = [
-        (r#"{"metadata": {"gap_seconds": 60}, "data": [1, 0, -2]}"#, "data[2]"),
-        (r#"{"metadata": {"gap_seconds": 60}, "data": [1, 0.5]}"#, "data[1]"),
-        (r#"{"metadata": {"gap_seconds": 0}, "data": [1]}"#, "metadata.gap_seconds"),
+        (
+            r#"{"metadata": {"gap_seconds": 60}, "data": [1, 0, -2]}"#,
+            "data[2]",
+        ),
+        (
+            r#"{"metadata": {"gap_seconds": 60}, "data": [1, 0.5]}"#,
+            "data[1]",
+        ),
+        (
+            r#"{"metadata": {"gap_seconds": 0}, "data": [1]}"#,
+            "metadata.gap_seconds",
+        ),
         (r#"{"data": [1]}"#, "metadata"),
     ];
     for (i, (text, field)) in cases.iter().enumerate() {
@@ -77,7 +92,10 @@ fn errors_name_the_file_and_json_path() {
     let p = sub.join("z_v100_1.json");
     std::fs::write(&p, r#"{"metadata": {"gap_seconds": 60}, "data": [4, 5]}"#).unwrap();
     let e = load_spot_trace(&p, None).unwrap_err();
-    assert_eq!((e.file.as_path(), e.field.as_deref()), (p.as_path(), Some("data[1]")));
+    assert_eq!(
+        (e.file.as_path(), e.field.as_deref()),
+        (p.as_path(), Some("data[1]"))
+    );
 }
 
 /// A scenario in a temporary directory: c5.large Spot (BEST_FIT: waits for its one type,
@@ -97,7 +115,9 @@ impl Setup {
     }
 
     fn run(&self, submits: &[u64], run_s: u64, measured: &str, seed: u64) -> (SimRun, String) {
-        let mut csv = String::from("job_id,submit_time_s,queue,vcpus,memory_mib,gpus,run_time_s,exit_code,attempts\n");
+        let mut csv = String::from(
+            "job_id,submit_time_s,queue,vcpus,memory_mib,gpus,run_time_s,exit_code,attempts\n",
+        );
         for (i, s) in submits.iter().enumerate() {
             csv += &format!("j{i},{s}.000,q,2,1024,0,{run_s}.000,0,1\n");
         }
@@ -144,7 +164,8 @@ fn launches(run: &SimRun) -> Vec<(SimTime, bool)> {
 #[test]
 fn availability_blocks_launches_exactly_in_the_zero_ticks() {
     let setup = Setup::new(&[("a.json", AVAIL)]);
-    let m = "[[spot.measured]]\ninstance_type = \"c5.large\"\navailability = \"a.json\"\nloop = false";
+    let m =
+        "[[spot.measured]]\ninstance_type = \"c5.large\"\navailability = \"a.json\"\nloop = false";
     let submits: Vec<u64> = (0..15).map(|i| i * 20 + 5).collect();
     let (run, events) = setup.run(&submits, 5_000, m, 1);
     let l = launches(&run);
@@ -170,7 +191,10 @@ fn offset_and_loop_shift_and_repeat_the_availability() {
     // Trace time = sim time + 60 s, period 300 s: ticks 2 and 3 are sim [60, 180) + 300 k.
     let blocked = |t: u64| matches!(((t + 60_000) % 300_000) / 60_000, 2 | 3);
     assert!(l.iter().filter(|x| x.1).count() >= 4, "{l:?}");
-    assert!(l.iter().any(|x| x.1 && x.0 > SimTime(600_000)), "no refusal in a later loop");
+    assert!(
+        l.iter().any(|x| x.1 && x.0 > SimTime(600_000)),
+        "no refusal in a later loop"
+    );
     for &(t, refused) in &l {
         assert_eq!(refused, blocked(t.0), "launch at {t:?}");
     }
@@ -195,7 +219,8 @@ const PREEMPT: &str = r#"{"metadata": {"gap_seconds": 60}, "data": [1, 1, 1, 0, 
 #[test]
 fn a_preemption_tick_reclaims_at_that_time_after_the_notice() {
     let setup = Setup::new(&[("p.json", PREEMPT)]);
-    let m = "[[spot.measured]]\ninstance_type = \"c5.large\"\npreemption = \"p.json\"\nloop = false";
+    let m =
+        "[[spot.measured]]\ninstance_type = \"c5.large\"\npreemption = \"p.json\"\nloop = false";
     let (run, events) = setup.run(&[0], 1_000, m, 1);
     // The fall at tick 3 (180 s): notice at 60 s, gone at 180 s.
     let notices = inputs(&events, "SpotInterruptionNotice");
@@ -228,7 +253,10 @@ fn preemption_offset_and_loop_repeat_the_reclaims() {
     // Every reclaim had its notice two minutes before (a noticed instance that drained and
     // idled may be scaled in by Batch before that).
     for g in &gone {
-        let n = notices.iter().find(|n| n.1 == g.1).expect("reclaimed after a notice");
+        let n = notices
+            .iter()
+            .find(|n| n.1 == g.1)
+            .expect("reclaimed after a notice");
         assert_eq!(g.0 - n.0, 120_000);
     }
     for n in &notices {
@@ -236,7 +264,10 @@ fn preemption_offset_and_loop_repeat_the_reclaims() {
         let id = usize::from_str_radix(n.1.trim_start_matches("i-"), 16).unwrap() - 1;
         // (Still alive only if the run ended, its jobs done, before the reclaim.)
         let ended = run.driver.instances()[id].ended_at;
-        assert!(ended.is_none_or(|e| e.0 <= n.0 + 120_000), "{n:?} {ended:?}");
+        assert!(
+            ended.is_none_or(|e| e.0 <= n.0 + 120_000),
+            "{n:?} {ended:?}"
+        );
     }
 }
 
@@ -249,7 +280,8 @@ fn a_replayed_trace_replaces_the_hazard_model() {
     let hot = "[spot]\nhazard_scale = 100000.0";
     let (run, _) = setup.run(&[0, 10, 20], 600, hot, 1);
     assert!(run.summary.spot_interruptions > 0);
-    let m = format!("{hot}\n[[spot.measured]]\ninstance_type = \"c5.large\"\npreemption = \"p.json\"");
+    let m =
+        format!("{hot}\n[[spot.measured]]\ninstance_type = \"c5.large\"\npreemption = \"p.json\"");
     let (run, _) = setup.run(&[0, 10, 20], 600, &m, 1);
     assert_eq!(run.summary.spot_interruptions, 0);
     assert_eq!(run.summary.jobs_succeeded, 3);
@@ -258,8 +290,13 @@ fn a_replayed_trace_replaces_the_hazard_model() {
 #[test]
 fn partial_preemptions_are_deterministic_per_seed() {
     // 1 of 4 preempted every other tick: a quarter of the held instances, picked at random.
-    let data: Vec<&str> = (0..40).map(|i| if i % 2 == 0 { "4" } else { "3" }).collect();
-    let text = format!(r#"{{"metadata": {{"gap_seconds": 60}}, "data": [{}]}}"#, data.join(", "));
+    let data: Vec<&str> = (0..40)
+        .map(|i| if i % 2 == 0 { "4" } else { "3" })
+        .collect();
+    let text = format!(
+        r#"{{"metadata": {{"gap_seconds": 60}}, "data": [{}]}}"#,
+        data.join(", ")
+    );
     let setup = Setup::new(&[("p.json", &text)]);
     let m = "[[spot.measured]]\ninstance_type = \"c5.large\"\npreemption = \"p.json\"\nnodes = 4";
     let submits: Vec<u64> = (0..30).map(|i| i * 10).collect();
@@ -268,7 +305,10 @@ fn partial_preemptions_are_deterministic_per_seed() {
     assert_eq!(ea, eb);
     assert!(a.summary.spot_interruptions > 0);
     let others: Vec<String> = (6..10).map(|s| setup.run(&submits, 900, m, s).1).collect();
-    assert!(others.iter().any(|e| *e != ea), "the seed changes the picks");
+    assert!(
+        others.iter().any(|e| *e != ea),
+        "the seed changes the picks"
+    );
 }
 
 /// A synthetic N-node preemption trace: each slot holds an instance for an exponential
@@ -289,7 +329,10 @@ fn synthetic(rate: f64, gap_s: u64, ticks: usize, nodes: u32, seed: u64) -> Stri
         }
     }
     let vals: Vec<String> = counts.iter().map(u32::to_string).collect();
-    format!(r#"{{"metadata": {{"gap_seconds": {gap_s}}}, "data": [{}]}}"#, vals.join(", "))
+    format!(
+        r#"{{"metadata": {{"gap_seconds": {gap_s}}}, "data": [{}]}}"#,
+        vals.join(", ")
+    )
 }
 
 #[test]
@@ -325,7 +368,11 @@ fn hazard_measured_uses_the_fitted_rate() {
     assert!((rate - 20.0).abs() < 1e-9, "{rate}");
     // Unknown values and a missing preemption trace are errors naming the field.
     let bad = "[[spot.measured]]\ninstance_type = \"c5.large\"\navailability = \"p.json\"\nhazard = \"measured\"";
-    std::fs::write(&path, std::fs::read_to_string(&path).unwrap().replace(m, bad)).unwrap();
+    std::fs::write(
+        &path,
+        std::fs::read_to_string(&path).unwrap().replace(m, bad),
+    )
+    .unwrap();
     let e = load_scenario(&path, None).unwrap_err();
     assert_eq!(e.field.as_deref(), Some("spot.measured[0].hazard"), "{e}");
 }

@@ -35,7 +35,11 @@ pub fn run(a: SpotFitArgs) -> anyhow::Result<ExitCode> {
         "missing" => Counts::Missing,
         other => anyhow::bail!("--counts: expected `held` or `missing`, got `{other}`"),
     };
-    if let Some(k) = a.kind.as_deref().filter(|k| !matches!(*k, "preemption" | "availability")) {
+    if let Some(k) = a
+        .kind
+        .as_deref()
+        .filter(|k| !matches!(*k, "preemption" | "availability"))
+    {
         anyhow::bail!("--kind: expected `preemption` or `availability`, got `{k}`");
     }
     let mut files = Vec::new();
@@ -111,7 +115,10 @@ impl Report {
             bucket_and_ratio(catalog, ty, fit.rate()),
         );
         let cloud = label.cloud.clone().unwrap_or_else(|| "?".into());
-        self.pooled.entry((ty.to_string(), cloud)).or_default().push(fit);
+        self.pooled
+            .entry((ty.to_string(), cloud))
+            .or_default()
+            .push(fit);
     }
 
     fn availability(&mut self, f: &Path, label: &TraceLabel, trace: &SpotTrace, counts: Counts) {
@@ -138,7 +145,9 @@ impl Report {
         };
         let _ = writeln!(s, "Values read as instances {reading}.\n");
         if !self.preemption.is_empty() {
-            s.push_str("Preemption traces: interruptions per instance-hour held (exact 95% CI)\n\n");
+            s.push_str(
+                "Preemption traces: interruptions per instance-hour held (exact 95% CI)\n\n",
+            );
             s.push_str("| trace | type | N | ticks | hours | events | instance-hours | measured /h (95% CI) | bucket | bucket /h | ratio |\n");
             s.push_str("|---|---|---|---|---|---|---|---|---|---|---|\n");
             s.push_str(&self.preemption);

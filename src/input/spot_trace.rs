@@ -58,7 +58,11 @@ impl SpotTrace {
 /// otherwise it comes from a `N-node` directory in the path, else from the largest value.
 pub fn load_spot_trace(path: &Path, nodes: Option<u32>) -> Result<SpotTrace, InputError> {
     let f = std::fs::File::open(path).map_err(|e| InputError::unreadable(path, &e))?;
-    parse_spot_trace(BufReader::new(f), path, nodes.or_else(|| nodes_from_path(path)))
+    parse_spot_trace(
+        BufReader::new(f),
+        path,
+        nodes.or_else(|| nodes_from_path(path)),
+    )
 }
 
 /// The node count a path names: its last `N-node` component (`preemption/4-node/...` → 4).
@@ -150,7 +154,11 @@ impl Tracker {
             message
         };
         let err = InputError::new(file, message);
-        let err = if e.line() > 0 { err.at_line(e.line()) } else { err };
+        let err = if e.line() > 0 {
+            err.at_line(e.line())
+        } else {
+            err
+        };
         let path = self.path.borrow();
         if path.is_empty() {
             err
@@ -362,23 +370,69 @@ mod tests {
         assert_eq!(t.gap, SimDuration::from_secs(32));
         assert_eq!(t.values, [0, 1, 1]);
         assert_eq!(t.nodes, 1);
-        let t = parse(r#"{"data": [0, 2.0], "metadata": {"gap_seconds": 0.5}}"#, Some(4));
+        let t = parse(
+            r#"{"data": [0, 2.0], "metadata": {"gap_seconds": 0.5}}"#,
+            Some(4),
+        );
         let t = t.unwrap();
-        assert_eq!((t.gap, t.nodes, t.values.clone()), (SimDuration(500), 4, vec![0, 2]));
+        assert_eq!(
+            (t.gap, t.nodes, t.values.clone()),
+            (SimDuration(500), 4, vec![0, 2])
+        );
     }
 
     #[test]
     fn errors_name_the_json_path() {
         let cases: [(&str, Option<u32>, &str, &str); 9] = [
-            (r#"{"metadata":{"gap_seconds":5},"data":[0,1,-1]}"#, None, "data[2]", "got -1"),
-            (r#"{"metadata":{"gap_seconds":5},"data":[0,1.5]}"#, None, "data[1]", "got 1.5"),
-            (r#"{"metadata":{"gap_seconds":5},"data":[0,"1"]}"#, None, "data[1]", "string"),
-            (r#"{"metadata":{"gap_seconds":0},"data":[0]}"#, None, "metadata.gap_seconds", "> 0"),
-            (r#"{"metadata":{"gap_seconds":-3},"data":[0]}"#, None, "metadata.gap_seconds", "-3"),
+            (
+                r#"{"metadata":{"gap_seconds":5},"data":[0,1,-1]}"#,
+                None,
+                "data[2]",
+                "got -1",
+            ),
+            (
+                r#"{"metadata":{"gap_seconds":5},"data":[0,1.5]}"#,
+                None,
+                "data[1]",
+                "got 1.5",
+            ),
+            (
+                r#"{"metadata":{"gap_seconds":5},"data":[0,"1"]}"#,
+                None,
+                "data[1]",
+                "string",
+            ),
+            (
+                r#"{"metadata":{"gap_seconds":0},"data":[0]}"#,
+                None,
+                "metadata.gap_seconds",
+                "> 0",
+            ),
+            (
+                r#"{"metadata":{"gap_seconds":-3},"data":[0]}"#,
+                None,
+                "metadata.gap_seconds",
+                "-3",
+            ),
             (r#"{"data":[0]}"#, None, "metadata", "missing"),
-            (r#"{"metadata":{},"data":[0]}"#, None, "metadata.gap_seconds", "missing"),
-            (r#"{"metadata":{"gap_seconds":5},"data":[0,5,2]}"#, Some(4), "data[1]", "at most 4"),
-            (r#"{"metadata":{"gap_seconds":5},"data":[0,1,"#, None, "data[2]", "EOF"),
+            (
+                r#"{"metadata":{},"data":[0]}"#,
+                None,
+                "metadata.gap_seconds",
+                "missing",
+            ),
+            (
+                r#"{"metadata":{"gap_seconds":5},"data":[0,5,2]}"#,
+                Some(4),
+                "data[1]",
+                "at most 4",
+            ),
+            (
+                r#"{"metadata":{"gap_seconds":5},"data":[0,1,"#,
+                None,
+                "data[2]",
+                "EOF",
+            ),
         ];
         for (text, nodes, field, msg) in cases {
             let e = parse(text, nodes).expect_err(text);

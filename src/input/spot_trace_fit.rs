@@ -267,7 +267,10 @@ mod tests {
     #[test]
     fn availability_shares() {
         let a = AvailabilityFit::of(&trace(&[0, 16, 8, 16], 16, 300), Counts::Held);
-        assert_eq!((a.mean_share, a.all_share, a.none_share), (0.625, 0.5, 0.25));
+        assert_eq!(
+            (a.mean_share, a.all_share, a.none_share),
+            (0.625, 0.5, 0.25)
+        );
         assert_eq!(a.hours, 4.0 * 300.0 / 3600.0);
     }
 
@@ -278,7 +281,10 @@ mod tests {
         ));
         assert_eq!(l.kind.as_deref(), Some("preemption"));
         assert_eq!(l.cloud.as_deref(), Some("gcp"));
-        assert_eq!((l.zone.as_str(), l.label.as_str()), ("us-central1-a", "c3-88"));
+        assert_eq!(
+            (l.zone.as_str(), l.label.as_str()),
+            ("us-central1-a", "c3-88")
+        );
         assert_eq!(l.instance_type(), Some("c3-highcpu-88"));
         let l = TraceLabel::from_path(Path::new("x/us-east-1a_v100_1.json"));
         assert_eq!(l.instance_type(), Some("p3.2xlarge"));

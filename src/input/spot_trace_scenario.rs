@@ -80,8 +80,20 @@ fn build_one(
         Some(n) => Some(ctx.uint(n, &format!("{at}.nodes"), 1, 1_000_000, "a node count ≥ 1")?),
         None => None,
     };
-    let availability = trace(ctx, base, w.availability.as_ref(), &format!("{at}.availability"), nodes)?;
-    let preemption = trace(ctx, base, w.preemption.as_ref(), &format!("{at}.preemption"), nodes)?;
+    let availability = trace(
+        ctx,
+        base,
+        w.availability.as_ref(),
+        &format!("{at}.availability"),
+        nodes,
+    )?;
+    let preemption = trace(
+        ctx,
+        base,
+        w.preemption.as_ref(),
+        &format!("{at}.preemption"),
+        nodes,
+    )?;
     if availability.is_none() && preemption.is_none() {
         return Err(ctx.err(
             e.span(),
@@ -89,9 +101,19 @@ fn build_one(
             "expected `availability`, `preemption` or both (paths to measured trace files)",
         ));
     }
-    let offset = ctx.secs(w.offset_s.as_ref(), &format!("{at}.offset_s"), SimDuration::ZERO)?;
+    let offset = ctx.secs(
+        w.offset_s.as_ref(),
+        &format!("{at}.offset_s"),
+        SimDuration::ZERO,
+    )?;
     let capacity = match &w.capacity {
-        Some(c) => Some(ctx.uint(c, &format!("{at}.capacity"), 0, u32::MAX, "a number of instances ≥ 0")?),
+        Some(c) => Some(ctx.uint(
+            c,
+            &format!("{at}.capacity"),
+            0,
+            u32::MAX,
+            "a number of instances ≥ 0",
+        )?),
         None => None,
     };
     let hazard = match w.hazard.as_ref().map(|h| (h, h.get_ref().as_str())) {

@@ -122,13 +122,20 @@ mod tests {
             assert!((ln_gamma(n as f64) - f.ln()).abs() < 1e-10, "n={n}");
             f *= n as f64;
         }
-        assert!(close(ln_gamma(0.5), std::f64::consts::PI.sqrt().ln(), 1e-12));
+        assert!(close(
+            ln_gamma(0.5),
+            std::f64::consts::PI.sqrt().ln(),
+            1e-12
+        ));
     }
 
     #[test]
     fn gamma_p_of_one_is_the_exponential_cdf() {
         for x in [0.01, 0.5, 1.0, 2.0, 7.5, 40.0] {
-            assert!(close(gamma_p(1.0, x), 1.0 - (-x as f64).exp(), 1e-12), "x={x}");
+            assert!(
+                close(gamma_p(1.0, x), 1.0 - (-x).exp(), 1e-12),
+                "x={x}"
+            );
         }
     }
 
@@ -139,9 +146,15 @@ mod tests {
         assert_eq!(l, 0.0);
         assert!(close(u, 3.688_879, 1e-5), "{u}");
         let (l, u) = poisson_interval(1, 0.05);
-        assert!(close(l, 0.025_318, 1e-4) && close(u, 5.571_643, 1e-5), "{l} {u}");
+        assert!(
+            close(l, 0.025_318, 1e-4) && close(u, 5.571_643, 1e-5),
+            "{l} {u}"
+        );
         let (l, u) = poisson_interval(10, 0.05);
-        assert!(close(l, 4.795_389, 1e-5) && close(u, 18.390_356, 1e-5), "{l} {u}");
+        assert!(
+            close(l, 4.795_389, 1e-5) && close(u, 18.390_356, 1e-5),
+            "{l} {u}"
+        );
         let (l, u) = poisson_interval(1000, 0.05);
         assert!(l < 1000.0 && u > 1000.0 && close(u - l, 2.0 * 1.96 * 1000f64.sqrt(), 0.02));
     }

@@ -142,7 +142,12 @@ impl MeasuredWorld {
     }
 
     /// Most Spot instances of `t` the market gives at `at` (`None`: no measured limit).
-    pub(super) fn limit(&self, t: InstanceTypeId, at: SimTime, capacity: Option<u32>) -> Option<u64> {
+    pub(super) fn limit(
+        &self,
+        t: InstanceTypeId,
+        at: SimTime,
+        capacity: Option<u32>,
+    ) -> Option<u64> {
         let p = &self.pools[*self.by_type.get(&t)?];
         let trace = p.availability.as_ref()?;
         let k = u64::from(p.value_at(trace, at)?);
@@ -220,7 +225,11 @@ impl SimDriver {
         let eligible: Vec<InstanceId> = self.spot_alive[p.instance_type.0 as usize]
             .iter()
             .copied()
-            .filter(|i| self.instances[i.0 as usize].reclaim_at.is_none_or(|x| x > at))
+            .filter(|i| {
+                self.instances[i.0 as usize]
+                    .reclaim_at
+                    .is_none_or(|x| x > at)
+            })
             .collect();
         let chosen = pick_share(&mut r.rng, eligible, d, nodes);
         for id in chosen {
@@ -230,8 +239,14 @@ impl SimDriver {
     }
 
     /// A Spot launch of `t` at `now` refused by a measured availability trace.
-    pub(super) fn measured_refusal(&self, t: InstanceTypeId, now: SimTime) -> Option<LaunchFailure> {
-        let limit = self.measured.limit(t, now, self.spot.capacity.get(&t).copied())?;
+    pub(super) fn measured_refusal(
+        &self,
+        t: InstanceTypeId,
+        now: SimTime,
+    ) -> Option<LaunchFailure> {
+        let limit = self
+            .measured
+            .limit(t, now, self.spot.capacity.get(&t).copied())?;
         (self.spot_alive[t.0 as usize].len() as u64 >= limit)
             .then_some(LaunchFailure::InsufficientInstanceCapacity)
     }

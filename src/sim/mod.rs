@@ -310,7 +310,10 @@ impl SimDriver {
             jobs: Vec::new(),
         };
         let failure = (market == Market::Spot)
-            .then(|| self.spot_refusal(t, max_price).or(self.measured_refusal(t, now)))
+            .then(|| {
+                self.spot_refusal(t, max_price)
+                    .or(self.measured_refusal(t, now))
+            })
             .flatten();
         if let Some(reason) = failure {
             inst.launch_failed = true;
