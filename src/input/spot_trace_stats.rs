@@ -132,10 +132,7 @@ mod tests {
     #[test]
     fn gamma_p_of_one_is_the_exponential_cdf() {
         for x in [0.01, 0.5, 1.0, 2.0, 7.5, 40.0] {
-            assert!(
-                close(gamma_p(1.0, x), 1.0 - (-x).exp(), 1e-12),
-                "x={x}"
-            );
+            assert!(close(gamma_p(1.0, x), 1.0 - (-x).exp(), 1e-12), "x={x}");
         }
     }
 

@@ -180,7 +180,7 @@ impl MeasuredWorld {
             }
             let (tick, d) = r.falls[j];
             j += 1;
-            let trace_ms = pass.saturating_mul(span) + tick * trace.gap.0;
+            let trace_ms = pass.saturating_mul(span).saturating_add(tick * trace.gap.0);
             // Tick 0 is a fall only across a wrap; ticks up to the offset are before the run.
             if (tick == 0 && pass == 0) || trace_ms <= p.offset.0 {
                 continue;
