@@ -20,6 +20,7 @@ mod queues;
 mod scenario;
 mod spot_trace;
 pub mod spot_trace_fit;
+mod spot_trace_json;
 mod spot_trace_scenario;
 mod spot_trace_stats;
 mod tomlerr;
@@ -73,8 +74,9 @@ pub fn load_catalog(
 ///
 /// The kind is told by the name and header: `.toml` is a scenario (loaded in full, trace
 /// included); a `.csv` whose header has `job_id` is a trace, `time_s` a Spot price series and
-/// `instance_type` a catalog; a `.json` is a measured Spot trace. A bare trace or price series is checked for syntax and ranges
-/// only, since queue, job definition and instance type names need a scenario.
+/// `instance_type` a catalog; a `.json` is a measured Spot trace. A bare trace or price
+/// series is checked for syntax and ranges only, since queue, job definition and instance
+/// type names need a scenario.
 pub fn validate_file(path: &Path) -> Result<String, InputError> {
     let ext = path
         .extension()
