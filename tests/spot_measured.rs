@@ -376,3 +376,49 @@ fn hazard_measured_uses_the_fitted_rate() {
     let e = load_scenario(&path, None).unwrap_err();
     assert_eq!(e.field.as_deref(), Some("spot.measured[0].hazard"), "{e}");
 }
+
+#[test]
+fn spot_fit_prints_the_measured_and_bucket_rates() {
+    let run = |args: &[&str]| {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_flotilla"))
+            .arg("spot-fit")
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        String::from_utf8(o.stdout).unwrap()
+    };
+    let gcp = run(&["traces/spot/measured/preemption/1-node/gcp-04-30-2023"]);
+    // Three of the four GCP files never lose their instance; us-east1-b loses it 3 times.
+    assert_eq!(
+        gcp.matches("| c3-highcpu-88 | 1 | 5476 | 45.6 | 0 |")
+            .count(),
+        3,
+        "{gcp}"
+    );
+    assert!(
+        gcp.contains("| c3-highcpu-88 | gcp | 4 | 182.5 | 3 |"),
+        "{gcp}"
+    );
+    assert!(gcp.contains("no bucket"));
+    let p3 = run(&["traces/spot/measured/preemption/1-node/aws-04-22-2023/us-east-1c_v100_1.json"]);
+    // 41 falls over 6,274 ticks of 32 s held (55.8 h).
+    let line = p3
+        .lines()
+        .find(|l| l.contains("us-east-1c_v100_1"))
+        .unwrap();
+    assert!(
+        line.contains("| p3.2xlarge | 1 | 19961 | 177.4 | 41 | 55.8 |"),
+        "{line}"
+    );
+    assert!(line.contains("| >20% | 4.00e-4 |"), "{line}");
+    let missing = run(&[
+        "--counts",
+        "missing",
+        "traces/spot/measured/preemption/1-node/gcp-04-30-2023",
+    ]);
+    assert!(
+        missing.contains("| c3-highcpu-88 | gcp | 4 | 182.5 | 7 | 2.1 |"),
+        "{missing}"
+    );
+}
