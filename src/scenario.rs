@@ -84,6 +84,8 @@ pub struct SpotModel {
     pub capacity: BTreeMap<InstanceTypeId, u32>,
     /// Availability zones, per-pool overrides, price history and synthetic prices.
     pub market: crate::sim::pool_spec::MarketSpec,
+    /// Pools driven by measured availability and preemption traces (`[[spot.measured]]`).
+    pub measured: Vec<crate::sim::measured::MeasuredPool>,
 }
 
 /// Everything a simulated run needs.

@@ -8,6 +8,7 @@ mod import_aws;
 #[cfg(feature = "live")]
 mod live;
 mod simulate;
+mod spot_fit;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -47,6 +48,9 @@ pub enum Command {
     Live(live::LiveArgs),
     /// Compare two run records (simulated or live) job by job and in summary.
     Diff(diff::DiffArgs),
+    /// Fit the Spot interruption model to measured traces (traces/spot/measured) and print
+    /// it next to the interruption-bucket model.
+    SpotFit(spot_fit::SpotFitArgs),
 }
 
 /// `flotilla simulate`.
@@ -180,6 +184,7 @@ pub fn main() -> ExitCode {
         #[cfg(feature = "live")]
         Command::Live(a) => live::run(a),
         Command::Diff(a) => diff::run(a),
+        Command::SpotFit(a) => spot_fit::run(a),
     };
     match result {
         Ok(code) => code,

@@ -80,3 +80,10 @@ pub fn alibaba_nodes(data: &[u8]) -> Result<usize, InputError> {
             });
     Ok(mapped)
 }
+
+/// The measured Spot trace JSON reader (`{"metadata": {"gap_seconds": G}, "data": [...]}`),
+/// with a node count of 16 bounding the values.
+pub fn spot_trace(data: &[u8]) -> Result<usize, InputError> {
+    super::spot_trace::parse_spot_trace(data, Path::new(FUZZ_FILE), Some(16))
+        .map(|t| t.values.len())
+}

@@ -29,6 +29,11 @@ mod spot_history;
 mod spot_history_json;
 mod spot_history_tsv;
 mod spot_market;
+mod spot_trace;
+pub mod spot_trace_fit;
+mod spot_trace_json;
+mod spot_trace_scenario;
+mod spot_trace_stats;
 pub mod swf;
 pub mod swf_cluster;
 pub mod swf_jobs;
@@ -54,6 +59,7 @@ pub use jobdef::{node_resources, ContainerProperties, JobDefinition, JobDefiniti
 pub use scenario::{
     load_scenario, load_scenario_swf, load_scenario_with_definitions, load_scenario_with_options,
 };
+pub use spot_trace::{load_spot_trace, nodes_from_path, parse_spot_trace, SpotTrace};
 pub use trace::load_trace;
 pub use trace_bare::load_bare_trace;
 
@@ -93,8 +99,9 @@ pub fn load_catalog(
 ///
 /// The kind is told by the name and header: `.toml` is a scenario (loaded in full, trace
 /// included); a `.csv` whose header has `job_id` is a trace, `time_s` a Spot price series and
-/// `instance_type` a catalog. A bare trace or price series is checked for syntax and ranges
-/// only, since queue, job definition and instance type names need a scenario.
+/// `instance_type` a catalog; a `.json` is a measured Spot trace. A bare trace or price
+/// series is checked for syntax and ranges only, since queue, job definition and instance
+/// type names need a scenario.
 pub fn validate_file(path: &Path) -> Result<String, InputError> {
     validate_file_with_options(path, ReadOptions::default()).map(|(s, _)| s)
 }
@@ -115,6 +122,9 @@ pub fn validate_file_with_options(
         Some("csv") => {
             let mut skipped = SkippedLines::default();
             validate_csv(path, opts, &mut skipped).map(|s| (s, skipped))
+        }
+        Some("json") if !spot_history::looks_like_history(path) => {
+            spot_trace_fit::describe(path).map(|s| (s, SkippedLines::default()))
         }
         Some("json" | "tsv" | "txt") => {
             spot_history::describe_file(path).map(|s| (s, SkippedLines::default()))

@@ -117,6 +117,17 @@
 //! "c5.large" = 10                # (in each zone, when there are zones)
 //! # Zones, pools, Spot price history (describe-spot-price-history JSON or text), synthetic
 //! # prices, interrupt_above_max_price: see `input::spot_market` and docs/spot-prices.md.
+//! [[spot.measured]]              # optional: a pool driven by measured traces (see
+//! instance_type = "p3.2xlarge"   # `sim::measured` for the semantics, `input::SpotTrace`
+//! zone = "us-east-1f"            # for the files); one entry per type; zone is kept only
+//! availability = "a.json"        # instances obtainable per tick (either or both of these)
+//! preemption = "p.json"          # instances held per tick; a fall = preemptions
+//! offset_s = 0                   # trace time at simulated time 0; default 0
+//! loop = true                    # repeat the traces; default true
+//! nodes = 4                      # N; default from `N-node` in the path, else the maximum
+//! capacity = 40                  # instances at full availability; default spot.capacity
+//! hazard = "replay"              # or "measured": exponential at the rate fitted to
+//!                                # `preemption` instead of a replay
 //! ```
 
 use super::alibaba::{is_task_list, Alibaba};
@@ -420,6 +431,7 @@ fn build_spot(
         model.price_series = load_price_series_with(&path, catalog, opts, skipped)?;
     }
     model.market = super::spot_market::build_market(ctx, base, s, catalog, opts, skipped)?;
+    model.measured = super::spot_trace_scenario::build_measured(ctx, base, &s.measured, catalog)?;
     Ok(model)
 }
 

@@ -360,3 +360,13 @@ mod tests {
         }
     }
 }
+
+/// Whether a `.json` file is a Spot price history (it has `SpotPriceHistory` near its start)
+/// rather than a measured Spot trace; `validate` tells the two apart with it.
+pub(crate) fn looks_like_history(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(4096);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(4096).read_to_end(&mut head))
+        .is_ok_and(|_| String::from_utf8_lossy(&head).contains("SpotPriceHistory"))
+}

@@ -176,4 +176,6 @@ pub(crate) struct WireSpot {
     #[serde(default)]
     pub(crate) pools: Vec<Spanned<super::spot_market::WirePool>>,
     pub(crate) synthetic_prices: Option<Spanned<super::spot_market::WireSynthetic>>,
+    #[serde(default)]
+    pub(crate) measured: Vec<Spanned<super::spot_trace_scenario::WireMeasured>>,
 }

@@ -32,6 +32,8 @@ pub enum WorldEvent {
     CancelRequested(JobId),
     /// TerminateJob is called (from the trace).
     TerminateRequested(JobId),
+    /// A measured Spot pool's next preemption is due (pool index; see `sim::measured`).
+    Measured(u32),
 }
 
 impl WorldEvent {

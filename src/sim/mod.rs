@@ -12,10 +12,13 @@
 //!   scenario lists zones); `spot.capacity` caps the Spot instances of a type alive at once
 //!   in each. On-Demand capacity is unlimited. Zones, price histories and synthetic prices:
 //!   see [`pools`] and [`spot`].
+//! - Measured traces (`[[spot.measured]]`) can drive a pool's capacity and reclaims
+//!   instead: see [`measured`].
 
 pub mod billing;
 mod events;
 mod held;
+pub mod measured;
 mod pending;
 pub mod pool_spec;
 pub mod pools;
@@ -63,6 +66,7 @@ pub struct SimDriver {
     price_step: Option<SimDuration>,
     spot: SpotModel,
     interruptions: Pcg64,
+    measured: measured::MeasuredWorld,
     container_start_delay: SimDuration,
     horizon: SimTime,
     now: SimTime,
@@ -102,6 +106,8 @@ impl SimDriver {
             events.push(SimTime::ZERO + step, WorldEvent::PriceTick);
         }
         let prices = prices_of(catalog, &setup);
+        let name = |t: crate::model::InstanceTypeId| catalog.get(t).name.clone();
+        let measured = measured::MeasuredWorld::new(seed, &spot.measured, &name, &mut events);
         SimDriver {
             jobs: Vec::with_capacity(trace.len()),
             trace_ids: Vec::with_capacity(trace.len()),
@@ -125,6 +131,7 @@ impl SimDriver {
             price_step,
             spot,
             interruptions: rng::stream(seed, "interruptions"),
+            measured,
             container_start_delay,
             horizon: last_submit + DEFAULT_HORIZON_AFTER_LAST_SUBMIT,
             now: SimTime::ZERO,
@@ -195,6 +202,10 @@ impl SimDriver {
             }
             WorldEvent::CancelRequested(job) => Some(Input::CancelJobRequested { job }),
             WorldEvent::TerminateRequested(job) => Some(Input::TerminateJobRequested { job }),
+            WorldEvent::Measured(pool) => {
+                self.measured_tick(pool, at);
+                None
+            }
             WorldEvent::PriceChange(pool, price) => Some(self.price_changed(pool, price, at)),
             WorldEvent::PriceTick => {
                 self.price_tick(at);

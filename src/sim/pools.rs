@@ -222,6 +222,20 @@ impl SpotMarket {
             .map(String::as_str)
     }
 
+    /// The Spot instances alive in type `t`'s pools, in id order: only zone `zone`'s pool
+    /// when `zone` names one of the market's zones (a measured trace of that zone), else all.
+    pub fn alive_of(&self, t: InstanceTypeId, zone: Option<&str>) -> Vec<InstanceId> {
+        let named = zone.filter(|z| self.zones.iter().any(|x| x == z));
+        let mut ids: Vec<InstanceId> = self
+            .pools_of(t)
+            .iter()
+            .filter(|&&p| named.is_none() || self.zone_name(p) == named)
+            .flat_map(|&p| self.pool_ref(p).alive.iter().copied())
+            .collect();
+        ids.sort_unstable();
+        ids
+    }
+
     /// The cheapest pool of type `t` now (first in zone order among equals).
     pub fn best_pool(&self, t: InstanceTypeId) -> Option<PoolId> {
         let pools = self.pools_of(t).iter().copied();

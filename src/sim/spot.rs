@@ -42,7 +42,13 @@ impl SimDriver {
             pool: None,
         };
         if l.market == Market::Spot {
-            match self.market.choose(t, l.max_price, l.strategy) {
+            let chosen = self.market.choose(t, l.max_price, l.strategy);
+            // A measured availability trace can refuse what the pools would give.
+            let chosen = match self.measured_refusal(t, now) {
+                Some(reason) if chosen.is_ok() => Err(reason),
+                _ => chosen,
+            };
+            match chosen {
                 Ok(p) => inst.pool = Some(p),
                 Err(reason) => {
                     inst.launch_failed = true;
@@ -75,7 +81,13 @@ impl SimDriver {
     /// When EC2 will reclaim a Spot instance launched at `now` into pool `p`, if ever.
     fn draw_reclaim(&mut self, now: SimTime, p: PoolId) -> Option<SimTime> {
         let pool = self.market.pool_ref(p);
-        let bucket = self.hazard[pool.instance_type.0 as usize]?;
+        let t = pool.instance_type;
+        // A measured preemption trace replaces the bucket (replayed: no random reclaim;
+        // fitted: its rate).
+        let bucket = match self.measured.hazard(t) {
+            Some(measured) => measured?,
+            None => self.hazard[t.0 as usize]?,
+        };
         let rate = bucket * self.spot.hazard_scale * pool.hazard_scale;
         if rate <= 0.0 || !rate.is_finite() {
             return None;
