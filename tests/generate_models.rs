@@ -76,7 +76,7 @@ fn same_seed_same_bytes_and_another_seed_other_bytes() {
         assert_eq!(a, bytes(&base), "same configuration, same bytes");
         let other = bytes(&GenerateConfig { seed: 12, ..base.clone() });
         assert_ne!(a, other, "another seed, another trace");
-        assert_eq!(a.iter().filter(|&&c| c == b'\n').count() > 1000, true);
+        assert!(a.iter().filter(|&&c| c == b'\n').count() > 20, "rows written");
     }
 }
 
