@@ -43,7 +43,6 @@
 //! every job whatever the configuration. So the same configuration gives byte-identical output,
 //! and changing one model (say `gpu_share`) leaves every other column unchanged.
 
-
 mod arrays;
 pub mod arrivals;
 mod config;
@@ -89,7 +88,8 @@ pub const MAX_RUN_TIME_MS: u64 = 48 * 3_600 * 1_000;
 pub fn write_trace<W: Write>(cfg: &GenerateConfig, out: W) -> io::Result<()> {
     let invalid = |e: String| io::Error::new(io::ErrorKind::InvalidInput, e);
     cfg.validate().map_err(invalid)?;
-    let mut arrivals = arrivals::Arrivals::new(cfg, stream(cfg.seed, "arrivals")).map_err(invalid)?;
+    let mut arrivals =
+        arrivals::Arrivals::new(cfg, stream(cfg.seed, "arrivals")).map_err(invalid)?;
     let mut draws = jobs::JobDraws::new(cfg).map_err(invalid)?;
     let mut flows = Workflows::new(cfg);
 

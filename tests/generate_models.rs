@@ -74,9 +74,15 @@ fn same_seed_same_bytes_and_another_seed_other_bytes() {
     ] {
         let a = bytes(&base);
         assert_eq!(a, bytes(&base), "same configuration, same bytes");
-        let other = bytes(&GenerateConfig { seed: 12, ..base.clone() });
+        let other = bytes(&GenerateConfig {
+            seed: 12,
+            ..base.clone()
+        });
         assert_ne!(a, other, "another seed, another trace");
-        assert!(a.iter().filter(|&&c| c == b'\n').count() > 20, "rows written");
+        assert!(
+            a.iter().filter(|&&c| c == b'\n').count() > 20,
+            "rows written"
+        );
     }
 }
 
@@ -94,7 +100,10 @@ fn diurnal_peak_hour_gets_the_predicted_share_of_arrivals() {
         ..Default::default()
     };
     let t = times(&cfg);
-    assert!(t.last().unwrap().0 > days * 86_400.0, "the trace covers {days} days");
+    assert!(
+        t.last().unwrap().0 > days * 86_400.0,
+        "the trace covers {days} days"
+    );
     let in_hour = |h: f64| {
         t.iter()
             .filter(|(s, _)| *s < days * 86_400.0 && ((s / 3600.0) % 24.0).floor() == h)
@@ -110,8 +119,14 @@ fn diurnal_peak_hour_gets_the_predicted_share_of_arrivals() {
     let (peak, trough) = (in_hour(14.0), in_hour(2.0));
     let (e_peak, e_trough) = (expected(14.0), expected(2.0));
     // About 11,500 and 2,900 expected: Poisson noise is 1% and 2%; 6% is over 3 sigma.
-    assert!((peak / e_peak - 1.0).abs() < 0.06, "peak {peak} vs {e_peak}");
-    assert!((trough / e_trough - 1.0).abs() < 0.06, "trough {trough} vs {e_trough}");
+    assert!(
+        (peak / e_peak - 1.0).abs() < 0.06,
+        "peak {peak} vs {e_peak}"
+    );
+    assert!(
+        (trough / e_trough - 1.0).abs() < 0.06,
+        "trough {trough} vs {e_trough}"
+    );
     assert!(peak > 3.0 * trough, "peak {peak}, trough {trough}");
 }
 
@@ -130,7 +145,10 @@ fn bursts_put_burst_jobs_submissions_at_every_interval() {
     for k in 1..10 {
         assert_eq!(at(f64::from(k)), 40, "burst {k}");
     }
-    assert!(t.windows(2).all(|w| w[0].0 <= w[1].0), "submit times never decrease");
+    assert!(
+        t.windows(2).all(|w| w[0].0 <= w[1].0),
+        "submit times never decrease"
+    );
 }
 
 fn median_run_time(cfg: &GenerateConfig) -> f64 {
@@ -155,7 +173,10 @@ fn run_time_medians_match_theory() {
     });
     let theory = scale * 2f64.ln().powf(1.0 / k);
     // With 20,001 draws the sample median's relative error is about 1%.
-    assert!((weibull / theory - 1.0).abs() < 0.04, "{weibull} vs {theory}");
+    assert!(
+        (weibull / theory - 1.0).abs() < 0.04,
+        "{weibull} vs {theory}"
+    );
     let lognormal = median_run_time(&GenerateConfig {
         runtime_median_s: 300.0,
         runtime_sigma: 1.5,
@@ -168,7 +189,10 @@ fn run_time_medians_match_theory() {
         ..n.clone()
     });
     let theory = 1000.0 * 2f64.ln();
-    assert!((exponential / theory - 1.0).abs() < 0.04, "{exponential} vs {theory}");
+    assert!(
+        (exponential / theory - 1.0).abs() < 0.04,
+        "{exponential} vs {theory}"
+    );
     let quantiles = vec![10.0, 20.0, 1000.0];
     let empirical = median_run_time(&GenerateConfig {
         runtime: RuntimeModel::Empirical,
@@ -179,7 +203,11 @@ fn run_time_medians_match_theory() {
 }
 
 fn deps(j: &TraceJob) -> Vec<u32> {
-    assert!(j.spec.depends_on.iter().all(|d| d.kind == DependencyType::Standard));
+    assert!(j
+        .spec
+        .depends_on
+        .iter()
+        .all(|d| d.kind == DependencyType::Standard));
     j.spec.depends_on.iter().map(|d| d.job.0).collect()
 }
 
@@ -237,7 +265,11 @@ fn fan_out_as_an_array_and_chains_have_exactly_the_asked_dependencies() {
     let jobs = load_generated(&cfg, dir.path());
     assert_eq!(jobs.len(), 60);
     for (i, j) in jobs.iter().enumerate() {
-        let want: Vec<u32> = if i % 6 == 0 { vec![] } else { vec![i as u32 - 1] };
+        let want: Vec<u32> = if i % 6 == 0 {
+            vec![]
+        } else {
+            vec![i as u32 - 1]
+        };
         assert_eq!(deps(j), want, "row {i}");
     }
 }
@@ -263,14 +295,20 @@ fn like_recovers_the_parameters_of_a_generated_trace() {
     let (jobs, names) = load_bare_trace(&path).unwrap();
     let f = fit_trace(&jobs, &names);
     let near = |got: f64, want: f64, tol: f64, what: &str| {
-        assert!((got / want - 1.0).abs() < tol, "{what}: fitted {got}, known {want}");
+        assert!(
+            (got / want - 1.0).abs() < tol,
+            "{what}: fitted {got}, known {want}"
+        );
     };
     near(f.rate_per_s, 0.2, 0.03, "rate");
     near(f.runtime_median_s, 300.0, 0.03, "median");
     near(f.runtime_log_sd, 0.8, 0.03, "sigma");
     near(f.queue_shares["a"], 0.75, 0.03, "queue a");
     near(f.failure_share, 0.1, 0.08, "failures");
-    assert!((f.shapes_coverage - 1.0).abs() < 1e-12, "the built-in mix has few shapes");
+    assert!(
+        (f.shapes_coverage - 1.0).abs() < 1e-12,
+        "the built-in mix has few shapes"
+    );
     let p = f.hourly_profile.as_ref().expect("a diurnal cycle is found");
     assert!(f.diurnal_chi2.unwrap() > CHI2_23_P001);
     let peak = p[14];
@@ -284,7 +322,11 @@ fn like_recovers_the_parameters_of_a_generated_trace() {
     std::fs::write(&path, bytes(&flat)).unwrap();
     let (jobs, names) = load_bare_trace(&path).unwrap();
     let g = fit_trace(&jobs, &names);
-    assert!(g.hourly_profile.is_none(), "chi-square {:?}", g.diurnal_chi2);
+    assert!(
+        g.hourly_profile.is_none(),
+        "chi-square {:?}",
+        g.diurnal_chi2
+    );
     // A trace generated from the fit looks like the source again.
     let again = f.to_config(60_000, 99, RuntimeModel::Lognormal);
     std::fs::write(&path, bytes(&again)).unwrap();
@@ -365,13 +407,24 @@ fn a_bad_generate_section_names_its_field() {
     let p = dir.path().join("bad.toml");
     for (from, to, want) in [
         ("gpu_share = 0", "gpu_share = 0\nfan_widht = 3", "fan_widht"),
-        ("gpu_share = 0", "gpu_share = 0\nqueues = [\"nope\"]", "nope"),
-        ("gpu_share = 0", "gpu_share = 0\ndiurnal_amplitude = 2", "diurnal_amplitude"),
+        (
+            "gpu_share = 0",
+            "gpu_share = 0\nqueues = [\"nope\"]",
+            "nope",
+        ),
+        (
+            "gpu_share = 0",
+            "gpu_share = 0\ndiurnal_amplitude = 2",
+            "diurnal_amplitude",
+        ),
         ("seed = 4", "seed = 4\ntrace = \"x.csv\"", "not both"),
     ] {
         std::fs::write(&p, SCENARIO.replace(from, to)).unwrap();
         let e = load_scenario(&p, None).expect_err(want).to_string();
-        assert!(e.contains(want) && e.contains("bad.toml") && e.contains("generate"), "{e}");
+        assert!(
+            e.contains(want) && e.contains("bad.toml") && e.contains("generate"),
+            "{e}"
+        );
     }
 }
 
@@ -380,7 +433,13 @@ fn generate_like_prints_the_fit_as_json() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("like.csv");
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_flotilla"))
-        .args(["generate", "--like", "scenarios/quickstart.toml", "--jobs", "2000"])
+        .args([
+            "generate",
+            "--like",
+            "scenarios/quickstart.toml",
+            "--jobs",
+            "2000",
+        ])
         .args(["--json", "--out", out.to_str().unwrap()])
         .current_dir(root())
         .output()

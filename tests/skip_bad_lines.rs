@@ -66,10 +66,13 @@ fn a_bad_line_stops_the_run_without_the_flag_and_is_skipped_with_it() {
         assert!(err.contains(line), "{line} in {err}");
     }
     let summary: serde_json::Value =
-        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap())
-            .unwrap();
+        serde_json::from_str(&std::fs::read_to_string(out.join("summary.json")).unwrap()).unwrap();
     assert_eq!(summary["skipped_lines"].as_u64(), Some(3));
-    assert_eq!(summary["jobs_total"].as_u64(), Some(20), "the 20 good rows ran");
+    assert_eq!(
+        summary["jobs_total"].as_u64(),
+        Some(20),
+        "the 20 good rows ran"
+    );
 }
 
 #[test]
@@ -79,7 +82,11 @@ fn validate_reports_the_count_of_a_bare_trace() {
     let t = trace.to_str().unwrap();
     let o = flotilla(&["validate", t]);
     assert!(!o.status.success());
-    assert!(text(&o.stderr).contains("bad.csv:5:"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("bad.csv:5:"),
+        "{}",
+        text(&o.stderr)
+    );
     let o = flotilla(&["validate", "--skip-bad-lines", t]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("skipped 3"), "{}", text(&o.stderr));
@@ -110,14 +117,24 @@ fn a_skipped_rows_dependents_are_skipped_with_it_and_nothing_else() {
     let (sc, _) = load_scenario_with_options(&s, Some(&trace), SKIP).unwrap();
     let names: Vec<&str> = sc.trace.iter().map(|j| j.spec.name.as_str()).collect();
     assert_eq!(names, ["a", "e"]);
-    assert_eq!(sc.skipped_lines.count, 5, "b, c and d that wait for it, f and g");
-    assert_eq!(sc.trace[1].spec.depends_on[0].job.0, 0, "e still waits for a");
+    assert_eq!(
+        sc.skipped_lines.count, 5,
+        "b, c and d that wait for it, f and g"
+    );
+    assert_eq!(
+        sc.trace[1].spec.depends_on[0].job.0, 0,
+        "e still waits for a"
+    );
 }
 
 #[test]
 fn bad_price_series_rows_are_skipped_too() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::copy(root().join("traces/quickstart.csv"), dir.path().join("t.csv")).unwrap();
+    std::fs::copy(
+        root().join("traces/quickstart.csv"),
+        dir.path().join("t.csv"),
+    )
+    .unwrap();
     std::fs::write(
         dir.path().join("p.csv"),
         "time_s,instance_type,price_usd_per_hour\n\

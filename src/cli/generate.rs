@@ -141,7 +141,12 @@ fn fit_source(src: &Path) -> anyhow::Result<fit::TraceFit> {
         .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
     let (jobs, names) = if is_toml {
         let s = crate::input::load_scenario(src, None)?;
-        let names = s.cluster.job_queues.iter().map(|q| q.name.clone()).collect();
+        let names = s
+            .cluster
+            .job_queues
+            .iter()
+            .map(|q| q.name.clone())
+            .collect();
         (s.trace, names)
     } else {
         crate::input::load_bare_trace(src)?
@@ -200,9 +205,16 @@ fn print_fit(f: &fit::TraceFit) {
     match (&f.hourly_profile, f.diurnal_chi2) {
         (Some(p), Some(c)) => {
             let p: Vec<String> = p.iter().map(|x| format!("{x:.2}")).collect();
-            println!("  diurnal    yes (chi-square {c:.1} > {}): hourly profile {}", fit::CHI2_23_P001, p.join(","));
+            println!(
+                "  diurnal    yes (chi-square {c:.1} > {}): hourly profile {}",
+                fit::CHI2_23_P001,
+                p.join(",")
+            );
         }
-        (None, Some(c)) => println!("  diurnal    no (chi-square {c:.1} ≤ {})", fit::CHI2_23_P001),
+        (None, Some(c)) => println!(
+            "  diurnal    no (chi-square {c:.1} ≤ {})",
+            fit::CHI2_23_P001
+        ),
         _ => println!("  diurnal    not tested (span under a day)"),
     }
     println!(

@@ -79,7 +79,8 @@ pub struct SimulateArgs {
     /// Also write jobs.json: the run's jobs shaped like `aws batch describe-jobs` output
     /// (AWS field names, times in Unix epoch milliseconds from the scenario's epoch_ms).
     #[arg(long)]
-    pub aws_json: bool,    /// Skip malformed lines of the trace and price series (counted, reported on stderr and
+    pub aws_json: bool,
+    /// Skip malformed lines of the trace and price series (counted, reported on stderr and
     /// in summary.json as `skipped_lines`) instead of stopping at the first.
     #[arg(long)]
     pub skip_bad_lines: bool,
@@ -143,7 +144,8 @@ pub struct CompareArgs {
     pub threads: Option<usize>,
     /// Print the table as JSON.
     #[arg(long)]
-    pub json: bool,    /// Skip malformed lines of the trace and price series (counted, reported on stderr and
+    pub json: bool,
+    /// Skip malformed lines of the trace and price series (counted, reported on stderr and
     /// in summary.json as `skipped_lines`) instead of stopping at the first.
     #[arg(long)]
     pub skip_bad_lines: bool,
@@ -154,7 +156,8 @@ pub struct CompareArgs {
 pub struct ValidateArgs {
     /// Files to check: scenarios (.toml), traces, catalogs or Spot price series (.csv).
     #[arg(required = true)]
-    pub files: Vec<PathBuf>,    /// Skip malformed lines of traces and price series (counted and reported) instead of
+    pub files: Vec<PathBuf>,
+    /// Skip malformed lines of traces and price series (counted and reported) instead of
     /// stopping at the first.
     #[arg(long)]
     pub skip_bad_lines: bool,

@@ -119,4 +119,3 @@ impl JobColumns {
         self.recent[(row % DEPENDENCY_WINDOW) as usize] = size;
     }
 }
-

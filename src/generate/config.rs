@@ -186,9 +186,8 @@ impl GenerateConfig {
     }
 
     fn validate_lists(&self) -> Result<(), String> {
-        let weights_ok = |w: &[f64]| {
-            w.iter().all(|x| x.is_finite() && *x >= 0.0) && w.iter().sum::<f64>() > 0.0
-        };
+        let weights_ok =
+            |w: &[f64]| w.iter().all(|x| x.is_finite() && *x >= 0.0) && w.iter().sum::<f64>() > 0.0;
         if !self.hourly_profile.is_empty()
             && (self.hourly_profile.len() != 24 || !weights_ok(&self.hourly_profile))
         {

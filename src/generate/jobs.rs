@@ -12,7 +12,8 @@ use std::io::{self, Write};
 pub(super) const VCPU_MIX: [(u32, u32); 6] = [(1, 40), (2, 25), (4, 18), (8, 10), (16, 5), (32, 2)];
 
 /// MiB per vCPU of CPU jobs and their weights in percent.
-pub(super) const MEMORY_PER_VCPU_MIX: [(u32, u32); 4] = [(1024, 20), (2048, 45), (4096, 25), (8192, 10)];
+pub(super) const MEMORY_PER_VCPU_MIX: [(u32, u32); 4] =
+    [(1024, 20), (2048, 45), (4096, 25), (8192, 10)];
 
 /// GPU job shapes `(gpus, vcpus, memory_mib)` and their weights in percent. The largest of
 /// each GPU count fits, in registered memory: 1 GPU g4dn.xlarge (4 vCPUs, 15,942 MiB) and

@@ -73,7 +73,13 @@ pub(super) fn size(cfg: &GenerateConfig, a: Arrival) -> (u64, u64) {
 
 /// Writes `,{array_size},{depends_on}` of row `k` (0-based) of a workflow whose first row
 /// is `first` into `cells`; returns the row's array size (0 = none).
-pub(super) fn cells(cfg: &GenerateConfig, a: Arrival, first: u64, k: u64, cells: &mut String) -> u32 {
+pub(super) fn cells(
+    cfg: &GenerateConfig,
+    a: Arrival,
+    first: u64,
+    k: u64,
+    cells: &mut String,
+) -> u32 {
     cells.clear();
     let n = u64::from(cfg.fan_width);
     let mut size = 0;

@@ -10,9 +10,9 @@ mod catalog;
 mod cluster;
 mod csvutil;
 mod error;
-mod generated;
 #[doc(hidden)]
 pub mod fuzzing;
+mod generated;
 mod jobdef;
 mod jobdef_build;
 mod policy;

@@ -37,7 +37,12 @@ pub(crate) type PriceSeries = BTreeMap<InstanceTypeId, Vec<(SimTime, MicroUsd)>>
 
 /// Stage 1: rows to points, checking syntax and ranges.
 pub(crate) fn parse_raw<R: Read>(input: R, file: &Path) -> Result<RawPrices, InputError> {
-    parse_raw_with(input, file, ReadOptions::default(), &mut SkippedLines::default())
+    parse_raw_with(
+        input,
+        file,
+        ReadOptions::default(),
+        &mut SkippedLines::default(),
+    )
 }
 
 /// [`parse_raw`] with reader options: with `skip_bad_lines`, a malformed row is counted in

@@ -113,13 +113,13 @@
 use super::catalog::parse_catalog;
 use super::cluster::build_compute_environments;
 use super::csvutil::plural;
+use super::generated::WireGenerated;
 use super::jobdef_build::build_job_definitions;
 use super::policy::build_scheduling_policies;
 use super::prices::load_price_series_with;
 use super::queues::build_job_queues;
 use super::tomlerr::{toml_error, Ctx};
 use super::trace::load_trace_with;
-use super::generated::WireGenerated;
 use super::wire::{WireScenario, WireSpot};
 use super::{default_catalog, InputError, JobDefinitions, ReadOptions, SkippedLines};
 use crate::model::{Catalog, Cluster, SchedulingOptions, SimDuration};
@@ -240,7 +240,11 @@ pub fn load_scenario_with_options(
     };
     let (trace_path, trace) = match (trace_override, &wire.trace, &wire.generate) {
         (None, None, Some(g)) => {
-            let g = WireGenerated { ctx: &ctx, seed, section: g };
+            let g = WireGenerated {
+                ctx: &ctx,
+                seed,
+                section: g,
+            };
             super::generated::generated_trace(g, &cluster, &job_definitions)?
         }
         (_, Some(_), Some(g)) => {

@@ -143,7 +143,12 @@ pub(crate) fn load_trace_from<R: Read>(
 
 /// Checks a bare trace (syntax stage only) and describes it in one line.
 pub(crate) fn describe_bare<R: Read>(input: R, file: &Path) -> Result<String, InputError> {
-    describe_bare_with(input, file, ReadOptions::default(), &mut SkippedLines::default())
+    describe_bare_with(
+        input,
+        file,
+        ReadOptions::default(),
+        &mut SkippedLines::default(),
+    )
 }
 
 /// [`describe_bare`] with reader options; lines skipped are added to `skipped`.

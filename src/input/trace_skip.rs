@@ -32,13 +32,16 @@ pub(crate) fn drop_unlinkable(
         let mut by_submit: Vec<&PendingDeps> = pending.iter().collect();
         by_submit.sort_by_key(|p| pos[p.row as usize]);
         for p in by_submit {
-            let gone = p.deps.iter().find(|d| {
-                matches!(seen.get(d.id.as_str()), Some(Seen::At(t)) if dropped[*t as usize])
-            });
+            let gone = p.deps.iter().find(
+                |d| matches!(seen.get(d.id.as_str()), Some(Seen::At(t)) if dropped[*t as usize]),
+            );
             let result = match gone {
                 Some(d) => Err(InputError::new(
                     file,
-                    format!("job `{}` was skipped as a bad line, so this job is too", d.id),
+                    format!(
+                        "job `{}` was skipped as a bad line, so this job is too",
+                        d.id
+                    ),
                 )
                 .at_line(p.line)
                 .in_field("depends_on")),
