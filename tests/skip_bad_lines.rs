@@ -162,3 +162,15 @@ fn bad_price_series_rows_are_skipped_too() {
     let points: usize = s.spot.price_series.values().map(Vec::len).sum();
     assert_eq!(points, 2);
 }
+
+#[test]
+fn the_skipping_fuzz_entry_keeps_only_linkable_jobs() {
+    let data = b"job_id,submit_time_s,queue,vcpus,run_time_s,depends_on\n\
+        a,0,default,1,10,\n\
+        b,1,default,x,10,\n\
+        c,2,default,1,10,b\n\
+        d,3,gpu,1,10,a\n";
+    let kept = flotilla::input::fuzzing::trace_csv_skipping(data).expect("skips, never fails");
+    assert_eq!(kept, 2, "a and d");
+    assert!(flotilla::input::fuzzing::trace_csv_skipping(b"no header here\n\x00").is_err());
+}
