@@ -79,7 +79,10 @@ fn same_seed_same_bytes_and_another_seed_other_bytes() {
             ..base.clone()
         });
         assert_ne!(a, other, "another seed, another trace");
-        assert_eq!(a.iter().filter(|&&c| c == b'\n').count() > 1000, true);
+        assert!(
+            a.iter().filter(|&&c| c == b'\n').count() > 20,
+            "rows written"
+        );
     }
 }
 
@@ -225,8 +228,8 @@ fn fan_out_fan_in_has_exactly_the_asked_dependencies() {
         let r = (n * g) as u32;
         assert!(group.iter().all(|j| j.submit == group[0].submit));
         assert_eq!(deps(&group[0]), Vec::<u32>::new(), "root");
-        for c in 1..=width as usize {
-            assert_eq!(deps(&group[c]), vec![r], "child {c} of group {n}");
+        for (c, child) in group[1..=width as usize].iter().enumerate() {
+            assert_eq!(deps(child), vec![r], "child {c} of group {n}");
         }
         let children: Vec<u32> = (1..=width).map(|c| r + c).collect();
         assert_eq!(deps(&group[g - 1]), children, "join of group {n}");

@@ -54,10 +54,7 @@ fn a_bad_line_stops_the_run_without_the_flag_and_is_skipped_with_it() {
     let o = flotilla(&args);
     assert!(!o.status.success());
     let err = text(&o.stderr);
-    assert!(
-        err.contains("bad.csv") && err.contains("line 5") && err.contains("vcpus"),
-        "{err}"
-    );
+    assert!(err.contains("bad.csv:5:") && err.contains("vcpus"), "{err}");
 
     let mut with = args.to_vec();
     with.push("--skip-bad-lines");
@@ -65,7 +62,7 @@ fn a_bad_line_stops_the_run_without_the_flag_and_is_skipped_with_it() {
     let err = text(&o.stderr);
     assert!(o.status.success(), "{err}");
     assert!(err.contains("skipped 3 malformed line(s)"), "{err}");
-    for line in ["line 5", "line 9", "line 14"] {
+    for line in ["bad.csv:5:", "bad.csv:9:", "bad.csv:14:"] {
         assert!(err.contains(line), "{line} in {err}");
     }
     let summary: serde_json::Value =
@@ -85,7 +82,11 @@ fn validate_reports_the_count_of_a_bare_trace() {
     let t = trace.to_str().unwrap();
     let o = flotilla(&["validate", t]);
     assert!(!o.status.success());
-    assert!(text(&o.stderr).contains("line 5"), "{}", text(&o.stderr));
+    assert!(
+        text(&o.stderr).contains("bad.csv:5:"),
+        "{}",
+        text(&o.stderr)
+    );
     let o = flotilla(&["validate", "--skip-bad-lines", t]);
     assert!(o.status.success(), "{}", text(&o.stderr));
     assert!(text(&o.stderr).contains("skipped 3"), "{}", text(&o.stderr));
@@ -112,7 +113,7 @@ fn a_skipped_rows_dependents_are_skipped_with_it_and_nothing_else() {
     .unwrap();
     let s = root().join("scenarios/quickstart.toml");
     let e = load_scenario_with_options(&s, Some(&trace), ReadOptions::default()).unwrap_err();
-    assert!(e.to_string().contains("line 3"), "{e}");
+    assert!(e.to_string().contains("deps.csv:3:"), "{e}");
     let (sc, _) = load_scenario_with_options(&s, Some(&trace), SKIP).unwrap();
     let names: Vec<&str> = sc.trace.iter().map(|j| j.spec.name.as_str()).collect();
     assert_eq!(names, ["a", "e"]);
@@ -155,9 +156,21 @@ fn bad_price_series_rows_are_skipped_too() {
     let p = dir.path().join("s.toml");
     std::fs::write(&p, scenario).unwrap();
     let e = load_scenario_with_options(&p, None, ReadOptions::default()).unwrap_err();
-    assert!(e.to_string().contains("line 3"), "{e}");
+    assert!(e.to_string().contains("p.csv:3:"), "{e}");
     let (s, _) = load_scenario_with_options(&p, None, SKIP).unwrap();
     assert_eq!(s.skipped_lines.count, 3);
     let points: usize = s.spot.price_series.values().map(Vec::len).sum();
     assert_eq!(points, 2);
+}
+
+#[test]
+fn the_skipping_fuzz_entry_keeps_only_linkable_jobs() {
+    let data = b"job_id,submit_time_s,queue,vcpus,run_time_s,depends_on\n\
+        a,0,default,1,10,\n\
+        b,1,default,x,10,\n\
+        c,2,default,1,10,b\n\
+        d,3,gpu,1,10,a\n";
+    let kept = flotilla::input::fuzzing::trace_csv_skipping(data).expect("skips, never fails");
+    assert_eq!(kept, 2, "a and d");
+    assert!(flotilla::input::fuzzing::trace_csv_skipping(b"no header here\n\x00").is_err());
 }

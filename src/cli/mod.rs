@@ -38,7 +38,7 @@ pub enum Command {
     /// Write a synthetic job trace (Poisson, diurnal or bursty arrivals; log-normal, Weibull,
     /// exponential or empirical run times; a mix of sizes, GPU jobs, arrays and workflows),
     /// or one fitted to a real trace (--like).
-    Generate(generate::GenerateArgs),
+    Generate(Box<generate::GenerateArgs>),
     /// Turn AWS CLI output (`aws batch describe-compute-environments`, `describe-job-queues`,
     /// `describe-job-definitions`, `describe-jobs`) into a scenario file and trace.
     ImportAws(ImportAwsArgs),
@@ -179,7 +179,7 @@ pub fn main() -> ExitCode {
         Command::Simulate(a) => simulate::run(a),
         Command::Compare(a) => compare::run(a),
         Command::Validate(a) => validate(a),
-        Command::Generate(a) => generate::run(a),
+        Command::Generate(a) => generate::run(*a),
         Command::ImportAws(a) => import_aws::run(a),
         #[cfg(feature = "live")]
         Command::Live(a) => live::run(a),

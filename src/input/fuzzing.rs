@@ -87,3 +87,59 @@ pub fn spot_trace(data: &[u8]) -> Result<usize, InputError> {
     super::spot_trace::parse_spot_trace(data, Path::new(FUZZ_FILE), Some(16))
         .map(|t| t.values.len())
 }
+
+/// The job trace CSV reader with `--skip-bad-lines`, every stage (rows, resolution against
+/// a small scenario with queues `default` and `gpu`, dependency linking with the skip
+/// cascade). Panics if a kept job depends on a job not before it: the cascade must leave
+/// only whole, linkable jobs.
+pub fn trace_csv_skipping(data: &[u8]) -> Result<usize, InputError> {
+    use std::sync::OnceLock;
+    static SCENARIO: OnceLock<(crate::model::Cluster, super::JobDefinitions)> = OnceLock::new();
+    let (cluster, defs) = SCENARIO.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("flotilla-fuzz-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temporary directory");
+        std::fs::write(dir.join("t.csv"), "job_id,submit_time_s,queue,run_time_s\n")
+            .expect("trace");
+        std::fs::write(dir.join("s.toml"), FUZZ_SCENARIO).expect("scenario");
+        let (s, d) = super::load_scenario_with_definitions(&dir.join("s.toml"), None)
+            .expect("the fuzz scenario loads");
+        (s.cluster, d)
+    });
+    let opts = super::ReadOptions {
+        skip_bad_lines: true,
+    };
+    let mut skipped = super::SkippedLines::default();
+    let src = super::trace::TraceSource {
+        path: Path::new(FUZZ_FILE),
+        hint: 0,
+    };
+    let jobs = super::trace::load_trace_from(data, src, cluster, defs, opts, &mut skipped)?;
+    for (i, j) in jobs.iter().enumerate() {
+        for d in &j.spec.depends_on {
+            assert!((d.job.0 as usize) < i, "job {i} depends on {}", d.job.0);
+        }
+    }
+    Ok(jobs.len())
+}
+
+const FUZZ_SCENARIO: &str = r#"
+trace = "t.csv"
+[[compute_environments]]
+computeEnvironmentName = "od"
+[compute_environments.computeResources]
+type = "EC2"
+maxvCpus = 256
+instanceTypes = ["c5", "g4dn"]
+[[job_queues]]
+jobQueueName = "default"
+priority = 1
+computeEnvironmentOrder = [{ order = 1, computeEnvironment = "od" }]
+[[job_queues]]
+jobQueueName = "gpu"
+priority = 2
+computeEnvironmentOrder = [{ order = 1, computeEnvironment = "od" }]
+[[job_definitions]]
+jobDefinitionName = "small"
+vcpus = 1
+memory = 2048
+"#;

@@ -319,6 +319,16 @@ fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
     era * 146_097 + doe - 719_468
 }
 
+/// Whether a `.json` file is a Spot price history (it has `SpotPriceHistory` near its start)
+/// rather than a measured Spot trace; `validate` tells the two apart with it.
+pub(crate) fn looks_like_history(path: &Path) -> bool {
+    use std::io::Read;
+    let mut head = Vec::with_capacity(4096);
+    std::fs::File::open(path)
+        .and_then(|f| f.take(4096).read_to_end(&mut head))
+        .is_ok_and(|_| String::from_utf8_lossy(&head).contains("SpotPriceHistory"))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -359,14 +369,4 @@ mod tests {
             assert_eq!(parse_price(bad), None, "{bad}");
         }
     }
-}
-
-/// Whether a `.json` file is a Spot price history (it has `SpotPriceHistory` near its start)
-/// rather than a measured Spot trace; `validate` tells the two apart with it.
-pub(crate) fn looks_like_history(path: &Path) -> bool {
-    use std::io::Read;
-    let mut head = Vec::with_capacity(4096);
-    std::fs::File::open(path)
-        .and_then(|f| f.take(4096).read_to_end(&mut head))
-        .is_ok_and(|_| String::from_utf8_lossy(&head).contains("SpotPriceHistory"))
 }
