@@ -103,12 +103,12 @@
 //!   { targetNodes = "0", container = { resourceRequirements = [{ type = "VCPU", value = "8" }] } },
 //! ]                              # together they must cover every node
 //!
-//! [catalog_filter]               # optional: which catalog types the scenario may use
-//! families = ["g4dn", "m6i"]     # (see `input::catalog_filter` for every criterion)
+//! # [catalog_filter]               # optional: which catalog types the scenario may use
+//! # families = ["g4dn", "m6i"]     # (see `input::catalog_filter` for every criterion)
 //!
-//! [alibaba]                      # optional: Alibaba GPU trace 2023 options and fleet
-//! nodes = "node_list.csv"        # (see `input::alibaba`); a trace whose header has
-//! fleet = "ec2"                  # `cpu_milli` and `num_gpu` is an Alibaba task list
+//! # [alibaba]                      # optional: Alibaba GPU trace 2023 options and fleet
+//! # nodes = "node_list.csv"        # (see `input::alibaba`); a trace whose header has
+//! # fleet = "ec2"                  # `cpu_milli` and `num_gpu` is an Alibaba task list
 //!
 //! [spot]                         # optional
 //! hazard_scale = 1.0             # multiplies interruption rates; default 1.0, 0 = none
@@ -117,17 +117,17 @@
 //! "c5.large" = 10                # (in each zone, when there are zones)
 //! # Zones, pools, Spot price history (describe-spot-price-history JSON or text), synthetic
 //! # prices, interrupt_above_max_price: see `input::spot_market` and docs/spot-prices.md.
-//! [[spot.measured]]              # optional: a pool driven by measured traces (see
-//! instance_type = "p3.2xlarge"   # `sim::measured` for the semantics, `input::SpotTrace`
-//! zone = "us-east-1f"            # for the files); one entry per type; zone is kept only
-//! availability = "a.json"        # instances obtainable per tick (either or both of these)
-//! preemption = "p.json"          # instances held per tick; a fall = preemptions
-//! offset_s = 0                   # trace time at simulated time 0; default 0
-//! loop = true                    # repeat the traces; default true
-//! nodes = 4                      # N; default from `N-node` in the path, else the maximum
-//! capacity = 40                  # instances at full availability; default spot.capacity
-//! hazard = "replay"              # or "measured": exponential at the rate fitted to
-//!                                # `preemption` instead of a replay
+//! # [[spot.measured]]              # optional: a pool driven by measured traces (see
+//! # instance_type = "p3.2xlarge"   # `sim::measured` for the semantics, `input::SpotTrace`
+//! # zone = "us-east-1f"            # for the files); one entry per type; the zone of `zones`
+//! # availability = "a.json"        # it drives, else all; instances obtainable per tick
+//! # preemption = "p.json"          # instances held per tick; a fall = preemptions
+//! # offset_s = 0                   # trace time at simulated time 0; default 0
+//! # loop = true                    # repeat the traces; default true
+//! # nodes = 4                      # N; default from `N-node` in the path, else the maximum
+//! # capacity = 40                  # instances at full availability; default spot.capacity
+//! # hazard = "replay"              # or "measured": exponential at the rate fitted to
+//! #                                # `preemption` instead of a replay
 //! ```
 
 use super::alibaba::{is_task_list, Alibaba};
