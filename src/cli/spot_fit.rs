@@ -2,7 +2,9 @@
 //! prints it next to the interruption-bucket model (Markdown tables; see
 //! `docs/spot-measured.md`).
 
-use crate::input::spot_trace_fit::{AvailabilityFit, Counts, PreemptionFit, TraceLabel};
+use crate::input::spot_trace_fit::{
+    load_preemption_trace, AvailabilityFit, Counts, PreemptionFit, TraceLabel,
+};
 use crate::input::{load_spot_trace, SpotTrace};
 use crate::model::{Catalog, SimDuration};
 use clap::Args;
@@ -18,10 +20,14 @@ pub struct SpotFitArgs {
     /// traces/spot/measured.
     #[arg(required = true)]
     pub paths: Vec<PathBuf>,
-    /// How values are read: `held` (instances held or obtainable; flotilla's reading) or
-    /// `missing` (instances not held).
-    #[arg(long, default_value = "held")]
+    /// How the values of preemption traces are read: `missing` (instances preempted, not
+    /// running: held = N − value; the data description's reading) or `held` (instances
+    /// held). Availability traces are always read as instances obtainable.
+    #[arg(long, default_value = "missing")]
     pub counts: String,
+    /// The node count N of every file, instead of the `N-node` directory in its path.
+    #[arg(long)]
+    pub nodes: Option<u32>,
     /// Treat every file as this kind (`preemption` or `availability`) instead of reading it
     /// from the path.
     #[arg(long)]
@@ -30,11 +36,15 @@ pub struct SpotFitArgs {
 
 /// Runs `flotilla spot-fit`.
 pub fn run(a: SpotFitArgs) -> anyhow::Result<ExitCode> {
-    let counts = match a.counts.as_str() {
-        "held" => Counts::Held,
-        "missing" => Counts::Missing,
-        other => anyhow::bail!("--counts: expected `held` or `missing`, got `{other}`"),
+    let Some(counts) = Counts::parse(&a.counts) else {
+        anyhow::bail!(
+            "--counts: expected `missing` or `held`, got `{}`",
+            a.counts
+        );
     };
+    if a.nodes == Some(0) {
+        anyhow::bail!("--nodes: expected a node count ≥ 1");
+    }
     if let Some(k) = a
         .kind
         .as_deref()
@@ -49,11 +59,17 @@ pub fn run(a: SpotFitArgs) -> anyhow::Result<ExitCode> {
     let catalog = crate::input::default_catalog(250, SimDuration::from_secs(90));
     let mut report = Report::default();
     for f in &files {
-        let trace = load_spot_trace(f, None)?;
         let label = TraceLabel::from_path(f);
         match a.kind.as_deref().or(label.kind.as_deref()) {
-            Some("availability") => report.availability(f, &label, &trace, counts),
-            Some("preemption") => report.preemption(f, &label, &trace, counts, &catalog),
+            Some("availability") => {
+                report.availability(f, &label, &load_spot_trace(f, a.nodes)?);
+            }
+            Some("preemption") => {
+                let held = load_preemption_trace(f, a.nodes, counts).map_err(|e| {
+                    anyhow::anyhow!("{e} (--nodes N, or --counts held)")
+                })?;
+                report.preemption(f, &label, &held, &catalog);
+            }
             _ => anyhow::bail!(
                 "{}: cannot tell whether this is a preemption or an availability trace \
                  (no such directory in its path); pass --kind",
@@ -96,17 +112,16 @@ impl Report {
         &mut self,
         f: &Path,
         label: &TraceLabel,
-        trace: &SpotTrace,
-        counts: Counts,
+        held: &SpotTrace,
         catalog: &Catalog,
     ) {
-        let fit = PreemptionFit::of(trace, counts);
+        let fit = PreemptionFit::of(held, Counts::Held);
         let ty = label.instance_type().unwrap_or("?");
         let _ = writeln!(
             self.preemption,
             "| {} | {ty} | {} | {} | {:.1} | {} | {:.1} | {} | {} |",
             short(f),
-            trace.nodes,
+            held.nodes,
             fit.ticks,
             fit.hours,
             fit.events,
@@ -121,8 +136,8 @@ impl Report {
             .push(fit);
     }
 
-    fn availability(&mut self, f: &Path, label: &TraceLabel, trace: &SpotTrace, counts: Counts) {
-        let a = AvailabilityFit::of(trace, counts);
+    fn availability(&mut self, f: &Path, label: &TraceLabel, trace: &SpotTrace) {
+        let a = AvailabilityFit::of(trace);
         let _ = writeln!(
             self.availability,
             "| {} | {} | {} | {} | {:.1} | {:.1}% | {:.1}% | {:.1}% |",
@@ -140,10 +155,13 @@ impl Report {
     fn render(&self, counts: Counts, catalog: &Catalog) -> String {
         let mut s = String::new();
         let reading = match counts {
-            Counts::Held => "held",
-            Counts::Missing => "missing (held = N − value)",
+            Counts::Missing => "instances preempted, not running (held = N − value; `--counts missing`)",
+            Counts::Held => "instances held (`--counts held`)",
         };
-        let _ = writeln!(s, "Values read as instances {reading}.\n");
+        let _ = writeln!(
+            s,
+            "Preemption-trace values read as {reading}; availability-trace values as instances obtainable.\n"
+        );
         if !self.preemption.is_empty() {
             s.push_str(
                 "Preemption traces: interruptions per instance-hour held (exact 95% CI)\n\n",

@@ -15,12 +15,15 @@
 //! error. The reader streams the file through serde (one value per tick kept, as `u32`);
 //! errors name the file, the JSON path (`data[17]`, `metadata.gap_seconds`) and the line.
 //!
-//! What a value means (see `docs/spot-measured.md` for the evidence): how many of the
-//! trace's `N` instances were **held** (obtained, running) at that tick; `N` is the node
-//! count in the directory name (`1-node`, `4-node`, `16-node`) or given by the caller. In an
-//! availability trace it is how many of `N` requested instances could be obtained; in a
-//! preemption trace how many of `N` instances were running, a fall from one tick to the
-//! next being that many preemptions. Values above a known `N` are errors.
+//! What a value means (see `docs/spot-measured.md` for the evidence): in an availability
+//! trace, how many of the trace's `N` requested instances could be obtained at that tick; in
+//! a preemption trace, by default ([`Counts::Missing`], the data description's reading),
+//! how many of the `N` instances were preempted (not running) at that tick, so `N − v` were
+//! held and a rise `k → k + d` is `d` preemptions; with [`Counts::Held`] the value is the
+//! number held and a fall is a preemption. `N` is the node count in the directory name
+//! (`1-node`, `4-node`, `16-node`) or given by the caller. Values above a known `N` are
+//! errors. [`load_preemption_trace`] reads a preemption trace into instances held under
+//! either reading; everything downstream (replay, fit) works on instances held.
 
 use super::spot_trace_json::{TopSeed, Tracker};
 use super::InputError;
@@ -29,12 +32,68 @@ use serde::de::DeserializeSeed;
 use std::io::{BufReader, Read};
 use std::path::Path;
 
+/// How the values of a preemption trace are read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Counts {
+    /// A value is the number of the `N` instances preempted (not running) at that tick;
+    /// `N − v` are held and a rise is a preemption. The data description's reading (and
+    /// that of the Can't Be Late simulator): the default.
+    #[default]
+    Missing,
+    /// A value is the number of instances held (obtained, running); a fall is a
+    /// preemption. The upstream README's "number of available instances".
+    Held,
+}
+
+impl Counts {
+    /// Reads `missing` or `held`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s {
+            "missing" => Some(Counts::Missing),
+            "held" => Some(Counts::Held),
+            _ => None,
+        }
+    }
+
+    /// `missing` or `held`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Counts::Missing => "missing",
+            Counts::Held => "held",
+        }
+    }
+
+    /// Instances held at each tick under this reading.
+    pub fn held(self, trace: &SpotTrace) -> Vec<u32> {
+        match self {
+            Counts::Held => trace.values.clone(),
+            Counts::Missing => trace
+                .values
+                .iter()
+                .map(|&v| trace.nodes.saturating_sub(v))
+                .collect(),
+        }
+    }
+
+    /// The trace with its values turned into instances held.
+    pub fn to_held(self, trace: SpotTrace) -> SpotTrace {
+        match self {
+            Counts::Held => trace,
+            Counts::Missing => SpotTrace {
+                values: self.held(&trace),
+                ..trace
+            },
+        }
+    }
+}
+
 /// One measured Spot trace: a value per tick.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SpotTrace {
     /// Time between ticks (at least 1 ms).
     pub gap: SimDuration,
-    /// Instances held (or obtainable) at each tick; never empty.
+    /// The file's value at each tick (instances obtainable, preempted or held, depending on
+    /// the kind of trace and the reading; see [`Counts`]); never empty.
     pub values: Vec<u32>,
     /// The trace's node count `N`: given, or inferred from the path, or the largest value
     /// (at least 1).
@@ -63,6 +122,28 @@ pub fn load_spot_trace(path: &Path, nodes: Option<u32>) -> Result<SpotTrace, Inp
         nodes.or_else(|| nodes_from_path(path)),
     )
 }
+
+/// Reads a preemption trace file as instances held at each tick under `counts`. With
+/// [`Counts::Missing`] the node count `N` must be known (`nodes`, or an `N-node` directory
+/// in the path): the values are turned into `N − v`.
+pub fn load_preemption_trace(
+    path: &Path,
+    nodes: Option<u32>,
+    counts: Counts,
+) -> Result<SpotTrace, InputError> {
+    if counts == Counts::Missing && nodes.or_else(|| nodes_from_path(path)).is_none() {
+        return Err(InputError::new(
+            path,
+            format!("{NODES_NEEDED}: give it, or read the values as instances held"),
+        ));
+    }
+    load_spot_trace(path, nodes).map(|t| counts.to_held(t))
+}
+
+/// Why a preemption trace read as `missing` needs its node count.
+pub const NODES_NEEDED: &str = "read as instances preempted (counts `missing`, the default), \
+     a preemption trace needs its node count N (held = N − value), but there is no `N-node` \
+     directory in its path and none was given";
 
 /// The node count a path names: its last `N-node` component (`preemption/4-node/...` → 4).
 pub fn nodes_from_path(path: &Path) -> Option<u32> {
@@ -221,6 +302,40 @@ mod tests {
         ] {
             assert!(parse(text, None).is_err(), "{text}");
         }
+    }
+
+    #[test]
+    fn counts_turn_preempted_into_held() {
+        let t = parse(r#"{"metadata":{"gap_seconds":5},"data":[0,1,4,2]}"#, Some(4)).unwrap();
+        assert_eq!(Counts::default(), Counts::Missing);
+        assert_eq!(Counts::Missing.to_held(t.clone()).values, [4, 3, 0, 2]);
+        assert_eq!(Counts::Held.to_held(t.clone()), t);
+        assert_eq!(Counts::parse("held"), Some(Counts::Held));
+        assert_eq!(Counts::parse("missing").map(Counts::name), Some("missing"));
+        assert_eq!(Counts::parse("preempted"), None);
+    }
+
+    #[test]
+    fn the_missing_reading_needs_the_node_count() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("z_v100_1.json");
+        std::fs::write(&p, r#"{"metadata":{"gap_seconds":5},"data":[0,1,0]}"#).unwrap();
+        let e = load_preemption_trace(&p, None, Counts::Missing).unwrap_err();
+        assert!(e.to_string().contains("node count"), "{e}");
+        assert_eq!(
+            load_preemption_trace(&p, Some(2), Counts::Missing).unwrap().values,
+            [2, 1, 2]
+        );
+        assert_eq!(
+            load_preemption_trace(&p, None, Counts::Held).unwrap().values,
+            [0, 1, 0]
+        );
+        let sub = dir.path().join("3-node");
+        std::fs::create_dir(&sub).unwrap();
+        let q = sub.join("z_v100_1.json");
+        std::fs::copy(&p, &q).unwrap();
+        let t = load_preemption_trace(&q, None, Counts::Missing).unwrap();
+        assert_eq!((t.nodes, t.values), (3, vec![3, 2, 3]));
     }
 
     #[test]

@@ -2,12 +2,15 @@
 //!
 //! The simulator's interruption model (see [`crate::model::InterruptionBucket::hazard_per_hour`])
 //! gives every Spot instance an exponential lifetime: a constant hazard `λ` per
-//! instance-hour. A preemption trace (see [`crate::input::SpotTrace`]: instances held at each
-//! tick) gives its maximum-likelihood estimate
+//! instance-hour. A preemption trace, read as instances held at each tick (see [`Counts`]:
+//! by default a value is the number of the `N` instances preempted, so
+//! `held[t] = N − value[t]`; with [`Counts::Held`] `held[t] = value[t]`), gives its
+//! maximum-likelihood estimate
 //!
 //! ```text
 //! λ̂ = events / exposure
-//! events   = Σ_t max(0, held[t−1] − held[t])      (a fall of d = d preemptions)
+//! events   = Σ_t max(0, held[t−1] − held[t])      (a fall of d in held = d preemptions;
+//!                                                  under `missing`, a rise of the value)
 //! exposure = Σ_{t < last} held[t] × gap           (instance-hours held)
 //! ```
 //!
@@ -16,38 +19,16 @@
 //! voluntary stop); no instance is preempted and replaced within one tick (such pairs are
 //! missed); an instance lost between two ticks counts as held for the whole tick (bias below
 //! one tick per event: under 0.5% when `λ × gap` < 0.01). The interval is the exact (Garwood)
-//! Poisson interval of the count over the exposure. An availability trace gives the share of
-//! requested instances obtainable, averaged over ticks, and the shares of time all or none
-//! were.
+//! Poisson interval of the count over the exposure. An availability trace (a value is the
+//! number of the `N` requested instances obtainable, under either reading) gives the share
+//! of requested instances obtainable, averaged over ticks, and the shares of time all or
+//! none were.
 
 use super::spot_trace_stats::poisson_interval;
 use super::SpotTrace;
 use std::path::Path;
 
-/// How the values of a trace are read.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Counts {
-    /// A value is the number of instances held (obtained, running): flotilla's reading.
-    #[default]
-    Held,
-    /// A value is the number of the `N` instances *not* held (the other reading; `N − v`
-    /// are held).
-    Missing,
-}
-
-impl Counts {
-    /// Instances held at each tick under this reading.
-    pub fn held(self, trace: &SpotTrace) -> Vec<u32> {
-        match self {
-            Counts::Held => trace.values.clone(),
-            Counts::Missing => trace
-                .values
-                .iter()
-                .map(|&v| trace.nodes.saturating_sub(v))
-                .collect(),
-        }
-    }
-}
+pub use super::spot_trace::{load_preemption_trace, Counts, NODES_NEEDED};
 
 /// What a trace's path says about it (`preemption/4-node/aws-08-03-2023/us-east-1f_v100_1.json`).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -116,14 +97,17 @@ pub struct PreemptionFit {
     pub ticks: usize,
     /// Measured span in hours (ticks × gap).
     pub hours: f64,
-    /// Preemptions counted (falls in the count of instances held).
+    /// Preemptions counted (falls in the count of instances held: rises of the value under
+    /// [`Counts::Missing`]).
     pub events: u64,
     /// Instance-hours held.
     pub instance_hours: f64,
 }
 
 impl PreemptionFit {
-    /// Fits one trace read with `counts`.
+    /// Fits one preemption trace whose values are read with `counts` (a trace already
+    /// turned into instances held, as [`load_preemption_trace`] gives, with
+    /// [`Counts::Held`]).
     pub fn of(trace: &SpotTrace, counts: Counts) -> Self {
         let held = counts.held(trace);
         let gap_h = trace.gap.0 as f64 / 3_600_000.0;
@@ -191,9 +175,9 @@ pub struct AvailabilityFit {
 }
 
 impl AvailabilityFit {
-    /// Summarizes one trace read with `counts`.
-    pub fn of(trace: &SpotTrace, counts: Counts) -> Self {
-        let held = counts.held(trace);
+    /// Summarizes one availability trace (a value is the number of instances obtainable).
+    pub fn of(trace: &SpotTrace) -> Self {
+        let held = &trace.values;
         let n = held.len() as f64;
         let nodes = f64::from(trace.nodes.max(1));
         let sum: f64 = held.iter().map(|&h| f64::from(h) / nodes).sum();
@@ -222,14 +206,22 @@ pub fn describe(path: &Path) -> Result<String, super::InputError> {
     );
     match label.kind.as_deref() {
         Some("preemption") => {
-            let f = PreemptionFit::of(&t, Counts::Held);
+            // The default reading needs N from the path; without it, say so and read the
+            // values as instances held.
+            let counts = if super::nodes_from_path(path).is_some() {
+                Counts::Missing
+            } else {
+                s += "; N unknown (no `N-node` directory): values read as instances held";
+                Counts::Held
+            };
+            let f = PreemptionFit::of(&t, counts);
             s += &format!(
                 "; {} preemptions over {:.1} instance-hours held",
                 f.events, f.instance_hours
             );
         }
         Some("availability") => {
-            let a = AvailabilityFit::of(&t, Counts::Held);
+            let a = AvailabilityFit::of(&t);
             s += &format!("; {:.1}% obtainable on average", 100.0 * a.mean_share);
         }
         _ => {}
@@ -251,6 +243,22 @@ mod tests {
     }
 
     #[test]
+    fn the_default_reading_counts_rises_as_preemptions() {
+        // Preempted 0,0,1,1,0,2 of 2 at 1 h ticks: held 2,2,1,1,2,0; rises 1 + 2 = 3;
+        // exposure 2+2+1+1+2 = 8 h.
+        let t = trace(&[0, 0, 1, 1, 0, 2], 2, 3600);
+        let f = PreemptionFit::of(&t, Counts::default());
+        assert_eq!((f.events, f.instance_hours), (3, 8.0));
+        // The same as fitting the series turned into instances held.
+        let held = Counts::Missing.to_held(t.clone());
+        assert_eq!(held.values, [2, 2, 1, 1, 2, 0]);
+        assert_eq!(PreemptionFit::of(&held, Counts::Held), f);
+        // Read as held: one fall (1 → 0), over 0+0+1+1+0 = 2 h.
+        let h = PreemptionFit::of(&t, Counts::Held);
+        assert_eq!((h.events, h.instance_hours), (1, 2.0));
+    }
+
+    #[test]
     fn counts_falls_and_held_hours() {
         // Held 4,4,3,1,1,4 at 1 h ticks: falls 1 + 2 = 3; exposure 4+4+3+1+1 = 13 h.
         let f = PreemptionFit::of(&trace(&[4, 4, 3, 1, 1, 4], 4, 3600), Counts::Held);
@@ -266,7 +274,7 @@ mod tests {
 
     #[test]
     fn availability_shares() {
-        let a = AvailabilityFit::of(&trace(&[0, 16, 8, 16], 16, 300), Counts::Held);
+        let a = AvailabilityFit::of(&trace(&[0, 16, 8, 16], 16, 300));
         assert_eq!(
             (a.mean_share, a.all_share, a.none_share),
             (0.625, 0.5, 0.25)

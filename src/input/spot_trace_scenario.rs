@@ -3,11 +3,14 @@
 //! Each entry names an instance type (one entry per type: pools are keyed by type until
 //! pools have zones; `zone` is kept so that they can be matched later), an availability
 //! trace, a preemption trace or both (paths relative to the scenario), and how to replay
-//! them. The semantics are in [`crate::sim::measured`]; the file format in
+//! them. `counts` says how the preemption trace's values are read (`missing`, the default:
+//! instances preempted, held = N − value; `held`: instances held); the trace is turned
+//! into instances held at load, so the replay and the fit see one reading. The semantics
+//! are in [`crate::sim::measured`]; the file format in
 //! [`super::SpotTrace`].
 
-use super::spot_trace::load_spot_trace;
-use super::spot_trace_fit::{Counts, PreemptionFit};
+use super::spot_trace::{load_spot_trace, nodes_from_path, Counts, NODES_NEEDED};
+use super::spot_trace_fit::PreemptionFit;
 use super::tomlerr::Ctx;
 use super::{InputError, SpotTrace};
 use crate::model::{Catalog, InstanceTypeId, SimDuration};
@@ -31,6 +34,7 @@ pub(crate) struct WireMeasured {
     nodes: Option<Spanned<i64>>,
     capacity: Option<Spanned<i64>>,
     hazard: Option<Spanned<String>>,
+    counts: Option<Spanned<String>>,
 }
 
 /// Resolves the entries against the catalog and reads their traces.
@@ -80,12 +84,23 @@ fn build_one(
         Some(n) => Some(ctx.uint(n, &format!("{at}.nodes"), 1, 1_000_000, "a node count ≥ 1")?),
         None => None,
     };
+    let counts = match &w.counts {
+        None => Counts::default(),
+        Some(c) => Counts::parse(c.get_ref()).ok_or_else(|| {
+            ctx.err(
+                c.span(),
+                format!("{at}.counts"),
+                format!("expected `missing` or `held`, got `{}`", c.get_ref()),
+            )
+        })?,
+    };
     let availability = trace(
         ctx,
         base,
         w.availability.as_ref(),
         &format!("{at}.availability"),
         nodes,
+        None,
     )?;
     let preemption = trace(
         ctx,
@@ -93,6 +108,7 @@ fn build_one(
         w.preemption.as_ref(),
         &format!("{at}.preemption"),
         nodes,
+        Some(counts),
     )?;
     if availability.is_none() && preemption.is_none() {
         return Err(ctx.err(
@@ -149,13 +165,15 @@ fn build_one(
     })
 }
 
-/// Reads the trace a field names, if it is given.
+/// Reads the trace a field names, if it is given; a preemption trace (`counts` given) as
+/// instances held.
 fn trace(
     ctx: &Ctx,
     base: &Path,
     v: Option<&Spanned<String>>,
     field: &str,
     nodes: Option<u32>,
+    counts: Option<Counts>,
 ) -> Result<Option<SpotTrace>, InputError> {
     let Some(v) = v else { return Ok(None) };
     let p = base.join(v.get_ref());
@@ -166,5 +184,17 @@ fn trace(
             format!("measured trace file `{}` does not exist", p.display()),
         ));
     }
-    load_spot_trace(&p, nodes).map(Some)
+    let nodes = nodes.or_else(|| nodes_from_path(&p));
+    if counts == Some(Counts::Missing) && nodes.is_none() {
+        return Err(ctx.err(
+            v.span(),
+            field,
+            format!("{NODES_NEEDED}: give `nodes`, or `counts = \"held\"`"),
+        ));
+    }
+    let t = load_spot_trace(&p, nodes)?;
+    Ok(Some(match counts {
+        Some(c) => c.to_held(t),
+        None => t,
+    }))
 }

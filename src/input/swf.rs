@@ -250,24 +250,24 @@ impl<R: BufRead> SwfReader<R> {
 
     fn header_line(&mut self, text: &[u8]) -> Result<(), InputError> {
         let text = String::from_utf8_lossy(text);
-        let Some((key, value)) = text.split_once(':') else {
-            return Ok(());
-        };
-        let key = key.trim();
-        let value = value.trim();
-        if key.is_empty() || key.contains(char::is_whitespace) {
-            // An indented continuation (`;       more text`) or free text with a colon.
-            if let Some(k) = self
-                .last_key
-                .clone()
-                .filter(|_| key.is_empty() || text.starts_with("  "))
-            {
-                let v = self.header.other.entry(k).or_default();
+        // `;       more text` (indented) continues the last key's value.
+        if text.starts_with("  ") {
+            if let Some(k) = &self.last_key {
+                let v = self.header.other.entry(k.clone()).or_default();
                 v.push('\n');
                 v.push_str(text.trim());
             }
             return Ok(());
         }
+        let pair = text
+            .split_once(':')
+            .map(|(k, v)| (k.trim(), v.trim()))
+            .filter(|(k, _)| !k.is_empty() && !k.contains(char::is_whitespace));
+        let Some((key, value)) = pair else {
+            // A bare `;` or free text: a comment, which ends any continuation.
+            self.last_key = None;
+            return Ok(());
+        };
         let err = |what: &str| {
             InputError::new(&self.file, format!("expected {what}, got `{value}`"))
                 .at_line(self.line)
@@ -448,4 +448,135 @@ pub fn describe<R: BufRead>(
 pub fn describe_read<R: Read>(input: R, file: &Path) -> Result<String, InputError> {
     let r = decompressing(BufReader::new(input)).map_err(|e| InputError::unreadable(file, &e))?;
     describe(r, file, super::ReadOptions::default())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn records(text: &str) -> (Vec<Result<SwfRecord, InputError>>, SwfHeader) {
+        let mut r = SwfReader::new(text.as_bytes(), Path::new("t.swf"));
+        let mut out = Vec::new();
+        while let Some(x) = r.next_record() {
+            out.push(x);
+        }
+        (out, r.header)
+    }
+
+    #[test]
+    fn header_keys_are_parsed_and_kept() {
+        let text = "; Version: 2.2\n; MaxProcs: 64\n; MaxNodes: 32\n; UnixStartTime: 99\n\
+                    ; Queue: 3 long jobs\n; Partition: 1 DEFAULT\n; Note: one\n;       two\n\
+                    ;\n; free text\n";
+        let (recs, h) = records(text);
+        assert!(recs.is_empty());
+        assert_eq!(
+            (h.max_procs, h.max_nodes, h.unix_start_time),
+            (Some(64), Some(32), Some(99))
+        );
+        assert_eq!(h.queues.get(&3).map(String::as_str), Some("long jobs"));
+        assert_eq!(h.partitions.get(&1).map(String::as_str), Some("DEFAULT"));
+        assert_eq!(h.other.get("Version").map(String::as_str), Some("2.2"));
+        assert_eq!(h.other.get("Note").map(String::as_str), Some("one\ntwo"));
+    }
+
+    #[test]
+    fn a_bad_header_value_names_its_key_and_line() {
+        let (recs, _) = records("; Version: 2\n; MaxProcs: many\n");
+        let e = recs[0].clone().unwrap_err();
+        assert_eq!((e.line, e.field.as_deref()), (Some(2), Some("MaxProcs")));
+        assert!(e.message.contains("`many`"), "{e}");
+    }
+
+    #[test]
+    fn a_job_line_reads_every_field_and_unknowns() {
+        let (recs, _) = records("\n 7 12.5 3 100 4 99.9 2048 8 3600 -1 1 5 6 -1 2 -1 6 30\n");
+        let r = recs[0].clone().unwrap();
+        assert_eq!(
+            (r.line, r.job, r.submit, r.wait, r.run),
+            (2, Some(7), 12.5, Some(3.0), Some(100.0))
+        );
+        assert_eq!(
+            (r.allocated_processors, r.requested_processors),
+            (Some(4), Some(8))
+        );
+        assert_eq!(
+            (r.used_memory_kb, r.requested_memory_kb),
+            (Some(2048.0), None)
+        );
+        assert_eq!(
+            (r.status, r.user, r.group, r.queue),
+            (Some(1), Some(5), Some(6), Some(2))
+        );
+        assert_eq!(
+            (r.partition, r.preceding_job, r.think_time),
+            (None, Some(6), Some(30.0))
+        );
+    }
+
+    #[test]
+    fn malformed_job_lines_name_the_field() {
+        let cases = [
+            ("1 0 -1 10 4", "average CPU time".to_string(), "got 5"),
+            (
+                "1 0 -1 10 4 -1 -1 4 -1 -1 1 1 1 -1 -1 -1 -1 -1 9",
+                "think time".into(),
+                "got more",
+            ),
+            (
+                "1 0 -1 10 4.5 -1 -1 4 -1 -1 1 1 1 -1 -1 -1 -1 -1",
+                "allocated processors".into(),
+                "whole",
+            ),
+            (
+                "1 -5 -1 10 4 -1 -1 4 -1 -1 1 1 1 -1 -1 -1 -1 -1",
+                "submit time".into(),
+                "≥ 0",
+            ),
+            (
+                "1 0 -1 10 4 -1 -1 4 -1 -1 1 1 NaN -1 -1 -1 -1 -1",
+                "group".into(),
+                "`NaN`",
+            ),
+        ];
+        for (line, field, msg) in cases {
+            let (recs, _) = records(line);
+            let e = recs[0].clone().unwrap_err();
+            assert_eq!(
+                (e.line, e.field.as_deref()),
+                (Some(1), Some(field.as_str())),
+                "{line}"
+            );
+            assert!(e.message.contains(msg), "{e}");
+        }
+    }
+
+    #[test]
+    fn a_truncated_gzip_stream_is_an_error_not_a_panic_or_a_loop() {
+        use std::io::Write;
+        let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+        for i in 1..2000 {
+            writeln!(gz, "{i} {i} -1 10 4 -1 -1 4 -1 -1 1 1 1 -1 -1 -1 -1 -1").unwrap();
+        }
+        let bytes = gz.finish().unwrap();
+        let whole = describe_read(bytes.as_slice(), Path::new("t.swf.gz")).unwrap();
+        assert!(whole.contains("1999 jobs"), "{whole}");
+        let cut = &bytes[..bytes.len() / 2];
+        let e = describe_read(cut, Path::new("t.swf.gz")).unwrap_err();
+        assert!(e.message.contains("cannot read"), "{e}");
+        let skip = super::super::ReadOptions {
+            skip_bad_lines: true,
+        };
+        let r = decompressing(std::io::BufReader::new(cut)).unwrap();
+        assert!(
+            describe(r, Path::new("t.swf.gz"), skip).is_ok(),
+            "ends, counted"
+        );
+    }
+
+    #[test]
+    fn swf_paths_are_told_by_name() {
+        assert!(is_swf_path(Path::new("a/B.SWF")) && is_swf_path(Path::new("x.swf.gz")));
+        assert!(!is_swf_path(Path::new("x.csv")) && !is_swf_path(Path::new("swf")));
+    }
 }

@@ -130,3 +130,55 @@ fn shift(job: &mut TraceJob, at: SimTime) {
     job.terminate_at = job.terminate_at.map(moved);
     job.submit = at;
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scenario::SubmitAfter;
+
+    fn job(submit_s: u64, after: Option<(u32, u64)>) -> TraceJob {
+        let mut j = TraceJob::new(
+            SimTime(submit_s * 1000),
+            crate::model::JobSpec::default(),
+            SimDuration::ZERO,
+            0,
+        );
+        j.submit_after = after.map(|(row, d)| SubmitAfter {
+            job: JobId(row),
+            delay: SimDuration::from_secs(d),
+        });
+        j
+    }
+
+    #[test]
+    fn split_holds_jobs_after_an_earlier_row_and_keeps_the_rest_in_order() {
+        // Row 1 waits for row 0; row 2 names a later row (ignored: stays in the trace).
+        let trace = vec![
+            job(0, None),
+            job(5, Some((0, 9))),
+            job(7, Some((3, 1))),
+            job(8, None),
+        ];
+        let (rest, held) = HeldJobs::split(trace);
+        let times: Vec<u64> = rest.iter().map(|j| j.submit.0 / 1000).collect();
+        assert_eq!(times, [0, 7, 8]);
+        assert_eq!(held.pending_rows, [0, 2, 3]);
+        assert_eq!(held.waiting.keys().copied().collect::<Vec<_>>(), [0]);
+        let (rest, held) = HeldJobs::split(vec![job(0, None)]);
+        assert!(
+            rest.len() == 1 && held.pending_rows.is_empty(),
+            "nothing held: no bookkeeping"
+        );
+    }
+
+    #[test]
+    fn a_released_job_keeps_its_cancel_time_relative_to_submission() {
+        let mut j = job(100, Some((0, 5)));
+        j.cancel_at = Some(SimTime(130 * 1000));
+        shift(&mut j, SimTime(1_000 * 1000));
+        assert_eq!(
+            (j.submit, j.cancel_at),
+            (SimTime(1_000 * 1000), Some(SimTime(1_030 * 1000)))
+        );
+    }
+}

@@ -13,8 +13,12 @@
 //!   `k > 0` means no limit). `k = 0` means none. A launch beyond the limit fails with
 //!   `InsufficientInstanceCapacity`, as `spot.capacity` does. Instances already held are
 //!   not touched by availability.
-//! - **Preemption replay.** Where the count of instances held falls by `d` from one tick to
-//!   the next (`d` of `N` preempted), a share `d / N` of the pool's Spot instances held at
+//! - **Preemption replay.** The preemption trace is held here as instances held at each
+//!   tick: the scenario reader turns the file's values into that series under the entry's
+//!   `counts` (`missing`, the default: a value is the number of the `N` instances preempted,
+//!   held = `N − value`, so a rise of the value is a fall here; `held`: the values as they
+//!   are). Where the count of instances held falls by `d` from one tick to the next (`d`
+//!   of `N` preempted), a share `d / N` of the pool's Spot instances held at
 //!   that time is reclaimed: the count is `d / N × held`, rounded down or up at random
 //!   (up with probability equal to the fraction, so the expected share is exact) and the
 //!   instances are picked at random; both draws come from the seeded stream
@@ -45,7 +49,8 @@ pub struct MeasuredPool {
     pub zone: Option<String>,
     /// Instances obtainable per tick, if given.
     pub availability: Option<SpotTrace>,
-    /// Instances held per tick, if given.
+    /// Instances held per tick, if given (the file's values already read with the entry's
+    /// `counts`: under `missing`, `N − value`).
     pub preemption: Option<SpotTrace>,
     /// Trace time at simulated time 0.
     pub offset: SimDuration,
