@@ -1,8 +1,11 @@
 //! Measured Spot traces: the reader on every shipped file, replay in the simulation
 //! (availability blocks launches, preemption ticks reclaim with notice, offset and looping,
-//! determinism, the measured trace replacing the hazard model) and the fitted rate.
+//! determinism, the measured trace replacing the hazard model) and the fitted rate, under
+//! both readings of a preemption trace (`counts = "missing"`, the default: a value is the
+//! number of instances preempted, a rise is a preemption; `counts = "held"`: a value is the
+//! number held, a fall is a preemption).
 
-use flotilla::input::spot_trace_fit::{Counts, PreemptionFit};
+use flotilla::input::spot_trace_fit::{load_preemption_trace, Counts, PreemptionFit};
 use flotilla::input::{load_scenario, load_spot_trace, nodes_from_path};
 use flotilla::model::{SimDuration, SimTime};
 use flotilla::record::SimRun;
@@ -115,6 +118,15 @@ impl Setup {
     }
 
     fn run(&self, submits: &[u64], run_s: u64, measured: &str, seed: u64) -> (SimRun, String) {
+        let path = self.write(submits, run_s, measured, seed);
+        let s = load_scenario(&path, None).unwrap_or_else(|e| panic!("{e}"));
+        let mut events = Vec::new();
+        let run = flotilla::record::simulate(s, "t", Some(&mut events)).unwrap();
+        (run, String::from_utf8(events).unwrap())
+    }
+
+    /// Writes the jobs and the scenario; returns the scenario's path.
+    fn write(&self, submits: &[u64], run_s: u64, measured: &str, seed: u64) -> PathBuf {
         let mut csv = String::from(
             "job_id,submit_time_s,queue,vcpus,memory_mib,gpus,run_time_s,exit_code,attempts\n",
         );
@@ -143,10 +155,7 @@ computeEnvironmentOrder = [{{ order = 1, computeEnvironment = "spot" }}]
         );
         let path = self.dir.path().join("s.toml");
         std::fs::write(&path, toml).unwrap();
-        let s = load_scenario(&path, None).unwrap_or_else(|e| panic!("{e}"));
-        let mut events = Vec::new();
-        let run = flotilla::record::simulate(s, "t", Some(&mut events)).unwrap();
-        (run, String::from_utf8(events).unwrap())
+        path
     }
 }
 
@@ -214,32 +223,86 @@ fn inputs(events: &str, kind: &str) -> Vec<(u64, String)> {
         .collect()
 }
 
+/// Read as instances held (`counts = "held"`): the one instance is lost at tick 3.
 const PREEMPT: &str = r#"{"metadata": {"gap_seconds": 60}, "data": [1, 1, 1, 0, 1]}"#;
+/// Read as instances preempted (the default): the one instance is preempted at tick 3.
+const PREEMPTED: &str = r#"{"metadata": {"gap_seconds": 60}, "data": [0, 0, 0, 1, 0]}"#;
 
-#[test]
-fn a_preemption_tick_reclaims_at_that_time_after_the_notice() {
-    let setup = Setup::new(&[("p.json", PREEMPT)]);
-    let m =
-        "[[spot.measured]]\ninstance_type = \"c5.large\"\npreemption = \"p.json\"\nloop = false";
-    let (run, events) = setup.run(&[0], 1_000, m, 1);
-    // The fall at tick 3 (180 s): notice at 60 s, gone at 180 s.
+/// A single run of one job on the preemption trace `text` read with `reading` (the lines
+/// added to the entry); returns the tick time of its one reclaim.
+fn one_reclaim(text: &str, reading: &str) -> u64 {
+    let setup = Setup::new(&[("p.json", text)]);
+    let m = format!(
+        "[[spot.measured]]\ninstance_type = \"c5.large\"\npreemption = \"p.json\"\nloop = false\n{reading}"
+    );
+    let (run, events) = setup.run(&[0], 1_000, &m, 1);
     let notices = inputs(&events, "SpotInterruptionNotice");
     let gone = inputs(&events, "InstanceTerminated");
-    assert_eq!(notices.len(), 1, "{events}");
-    assert_eq!(notices[0].0, 60_000);
-    assert_eq!(gone[0], (180_000, notices[0].1.clone()));
+    assert_eq!(notices.len(), 1, "{reading}: {events}");
+    // The notice two minutes before the tick, the instance gone at the tick.
+    assert_eq!(gone[0], (notices[0].0 + 120_000, notices[0].1.clone()));
     let first = &run.driver.instances()[0];
-    assert_eq!(first.ended_at, Some(SimTime(180_000)));
+    assert_eq!(first.ended_at, Some(SimTime(gone[0].0)));
     assert!(first.noticed);
     assert_eq!(run.summary.spot_interruptions, 1);
     // The job's one attempt failed with the host.
     assert_eq!(run.summary.jobs_failed, 1);
+    gone[0].0
+}
+
+#[test]
+fn a_preemption_tick_reclaims_at_that_time_after_the_notice() {
+    // Default reading: the rise 0 → 1 at tick 3 (180 s) is the preemption; notice at 60 s.
+    assert_eq!(one_reclaim(PREEMPTED, "nodes = 1"), 180_000);
+    assert_eq!(
+        one_reclaim(PREEMPTED, "nodes = 1\ncounts = \"missing\""),
+        180_000
+    );
+    // `counts = "held"`: the fall 1 → 0 at tick 3 is.
+    assert_eq!(one_reclaim(PREEMPT, "counts = \"held\""), 180_000);
+    // The reading matters: the held-style file read as preempted (held 0, 0, 0, 1, 0)
+    // loses its instance at tick 4, where the value falls back to 0.
+    assert_eq!(one_reclaim(PREEMPT, "nodes = 1"), 240_000);
+    // And the other way round: held 0, 0, 0, 1, 0 read as held.
+    assert_eq!(one_reclaim(PREEMPTED, "counts = \"held\""), 240_000);
+}
+
+#[test]
+fn the_default_reading_needs_the_node_count_and_checks_counts() {
+    let setup = Setup::new(&[("p.json", PREEMPTED)]);
+    // A trace outside any `N-node` directory and no `nodes`: N is unknown.
+    let m = "[[spot.measured]]\ninstance_type = \"c5.large\"\npreemption = \"p.json\"";
+    let path = setup.write(&[0], 10, m, 1);
+    let e = load_scenario(&path, None).unwrap_err();
+    assert_eq!(
+        e.field.as_deref(),
+        Some("spot.measured[0].preemption"),
+        "{e}"
+    );
+    assert!(e.to_string().contains("node count"), "{e}");
+    // Under an `N-node` directory it is known.
+    let sub = setup.dir.path().join("1-node");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::write(sub.join("p.json"), PREEMPTED).unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, text.replace("\"p.json\"", "\"1-node/p.json\"")).unwrap();
+    let s = load_scenario(&path, None).unwrap_or_else(|e| panic!("{e}"));
+    let t = s.spot.measured[0].preemption.as_ref().unwrap();
+    assert_eq!((t.nodes, t.values.clone()), (1, vec![1, 1, 1, 0, 1]));
+    // An unknown reading is an error naming the field.
+    std::fs::write(
+        &path,
+        text.replace("preemption = ", "counts = \"preempted\"\npreemption = "),
+    )
+    .unwrap();
+    let e = load_scenario(&path, None).unwrap_err();
+    assert_eq!(e.field.as_deref(), Some("spot.measured[0].counts"), "{e}");
 }
 
 #[test]
 fn preemption_offset_and_loop_repeat_the_reclaims() {
-    let setup = Setup::new(&[("p.json", PREEMPT)]);
-    let m = "[[spot.measured]]\ninstance_type = \"c5.large\"\npreemption = \"p.json\"\noffset_s = 60\nloop = true";
+    let setup = Setup::new(&[("p.json", PREEMPTED)]);
+    let m = "[[spot.measured]]\ninstance_type = \"c5.large\"\npreemption = \"p.json\"\nnodes = 1\noffset_s = 60\nloop = true";
     let submits: Vec<u64> = (0..20).map(|i| i * 50).collect();
     let (run, events) = setup.run(&submits, 100, m, 1);
     let notices = inputs(&events, "SpotInterruptionNotice");
@@ -274,14 +337,14 @@ fn preemption_offset_and_loop_repeat_the_reclaims() {
 #[test]
 fn a_replayed_trace_replaces_the_hazard_model() {
     // hazard_scale = 1e5 makes the bucket model reclaim almost at once; a preemption trace
-    // with no fall replaces it, so nothing is reclaimed.
-    let flat = r#"{"metadata": {"gap_seconds": 60}, "data": [1, 1, 1, 1]}"#;
+    // with no preemption (none preempted at any tick) replaces it, so nothing is reclaimed.
+    let flat = r#"{"metadata": {"gap_seconds": 60}, "data": [0, 0, 0, 0]}"#;
     let setup = Setup::new(&[("p.json", flat)]);
     let hot = "[spot]\nhazard_scale = 100000.0";
     let (run, _) = setup.run(&[0, 10, 20], 600, hot, 1);
     assert!(run.summary.spot_interruptions > 0);
     let m =
-        format!("{hot}\n[[spot.measured]]\ninstance_type = \"c5.large\"\npreemption = \"p.json\"");
+        format!("{hot}\n[[spot.measured]]\ninstance_type = \"c5.large\"\npreemption = \"p.json\"\nnodes = 1");
     let (run, _) = setup.run(&[0, 10, 20], 600, &m, 1);
     assert_eq!(run.summary.spot_interruptions, 0);
     assert_eq!(run.summary.jobs_succeeded, 3);
@@ -289,7 +352,8 @@ fn a_replayed_trace_replaces_the_hazard_model() {
 
 #[test]
 fn partial_preemptions_are_deterministic_per_seed() {
-    // 1 of 4 preempted every other tick: a quarter of the held instances, picked at random.
+    // 1 of 4 preempted every other tick (a rise 3 → 4 under the default reading): a
+    // quarter of the held instances, picked at random.
     let data: Vec<&str> = (0..40)
         .map(|i| if i % 2 == 0 { "4" } else { "3" })
         .collect();
@@ -350,31 +414,51 @@ fn the_fit_recovers_a_known_rate_within_its_interval() {
         assert!(lo < rate && rate < hi, "rate {rate}: [{lo}, {hi}], {f:?}");
         assert!(f.events > 100, "{f:?}");
         assert!(hi / lo < 1.6, "the interval is informative: [{lo}, {hi}]");
+        // The same series written as instances preempted (N − held), read by default,
+        // gives the same fit.
+        let q = dir.path().join(format!("syn{seed}-missing.json"));
+        let missing: Vec<String> = t.values.iter().map(|v| (nodes - v).to_string()).collect();
+        std::fs::write(
+            &q,
+            format!(
+                r#"{{"metadata": {{"gap_seconds": 30}}, "data": [{}]}}"#,
+                missing.join(", ")
+            ),
+        )
+        .unwrap();
+        let m = load_preemption_trace(&q, Some(nodes), Counts::default()).unwrap();
+        assert_eq!(m.values, t.values);
+        assert_eq!(PreemptionFit::of(&m, Counts::Held), f);
+        let raw = load_spot_trace(&q, Some(nodes)).unwrap();
+        assert_eq!(PreemptionFit::of(&raw, Counts::Missing), f);
     }
 }
 
 #[test]
 fn hazard_measured_uses_the_fitted_rate() {
-    let setup = Setup::new(&[("p.json", PREEMPT)]);
-    let m = "[[spot.measured]]\ninstance_type = \"c5.large\"\npreemption = \"p.json\"\nhazard = \"measured\"";
-    let (run, _) = setup.run(&[0], 10, m, 1);
-    assert_eq!(run.summary.jobs_succeeded, 1);
-    let path = setup.dir.path().join("s.toml");
-    let s = load_scenario(&path, None).unwrap();
-    // One fall over 3 ticks held before the last (3 × 60 s = 1/20 h): 20 per hour.
-    let MeasuredHazard::Fitted(rate) = s.spot.measured[0].hazard else {
-        panic!("{:?}", s.spot.measured[0].hazard)
-    };
-    assert!((rate - 20.0).abs() < 1e-9, "{rate}");
-    // Unknown values and a missing preemption trace are errors naming the field.
-    let bad = "[[spot.measured]]\ninstance_type = \"c5.large\"\navailability = \"p.json\"\nhazard = \"measured\"";
-    std::fs::write(
-        &path,
-        std::fs::read_to_string(&path).unwrap().replace(m, bad),
-    )
-    .unwrap();
-    let e = load_scenario(&path, None).unwrap_err();
-    assert_eq!(e.field.as_deref(), Some("spot.measured[0].hazard"), "{e}");
+    for (text, reading) in [(PREEMPTED, "nodes = 1"), (PREEMPT, "counts = \"held\"")] {
+        let setup = Setup::new(&[("p.json", text)]);
+        let m = format!("[[spot.measured]]\ninstance_type = \"c5.large\"\npreemption = \"p.json\"\nhazard = \"measured\"\n{reading}");
+        let (run, _) = setup.run(&[0], 10, &m, 1);
+        assert_eq!(run.summary.jobs_succeeded, 1);
+        let path = setup.dir.path().join("s.toml");
+        let s = load_scenario(&path, None).unwrap();
+        // Held 1, 1, 1, 0, 1 under either reading: one preemption over 3 ticks held before
+        // the last (3 × 60 s = 1/20 h): 20 per hour.
+        let MeasuredHazard::Fitted(rate) = s.spot.measured[0].hazard else {
+            panic!("{:?}", s.spot.measured[0].hazard)
+        };
+        assert!((rate - 20.0).abs() < 1e-9, "{reading}: {rate}");
+        // Unknown values and a missing preemption trace are errors naming the field.
+        let bad = "[[spot.measured]]\ninstance_type = \"c5.large\"\navailability = \"p.json\"\nhazard = \"measured\"";
+        std::fs::write(
+            &path,
+            std::fs::read_to_string(&path).unwrap().replace(&m, bad),
+        )
+        .unwrap();
+        let e = load_scenario(&path, None).unwrap_err();
+        assert_eq!(e.field.as_deref(), Some("spot.measured[0].hazard"), "{e}");
+    }
 }
 
 #[test]
@@ -388,37 +472,76 @@ fn spot_fit_prints_the_measured_and_bucket_rates() {
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         String::from_utf8(o.stdout).unwrap()
     };
-    let gcp = run(&["traces/spot/measured/preemption/1-node/gcp-04-30-2023"]);
-    // Three of the four GCP files never lose their instance; us-east1-b loses it 3 times.
+    let gcp_dir = "traces/spot/measured/preemption/1-node/gcp-04-30-2023";
+    // Default reading (instances preempted): each us-central1 file is one preemption 30 s
+    // after the start (0, then 1 for two days); us-east1-b has 4 rises.
+    let gcp = run(&[gcp_dir]);
+    assert!(gcp.contains("read as instances preempted"), "{gcp}");
     assert_eq!(
-        gcp.matches("| c3-highcpu-88 | 1 | 5476 | 45.6 | 0 |")
+        gcp.matches("| c3-highcpu-88 | 1 | 5476 | 45.6 | 1 | 0.0 |")
             .count(),
         3,
         "{gcp}"
     );
     assert!(
-        gcp.contains("| c3-highcpu-88 | gcp | 4 | 182.5 | 3 |"),
+        gcp.contains("| c3-highcpu-88 | gcp | 4 | 182.5 | 7 | 2.1 |"),
         "{gcp}"
     );
     assert!(gcp.contains("no bucket"));
-    let p3 = run(&["traces/spot/measured/preemption/1-node/aws-04-22-2023/us-east-1c_v100_1.json"]);
-    // 41 falls over 6,274 ticks of 32 s held (55.8 h).
-    let line = p3
-        .lines()
-        .find(|l| l.contains("us-east-1c_v100_1"))
-        .unwrap();
-    assert!(
-        line.contains("| p3.2xlarge | 1 | 19961 | 177.4 | 41 | 55.8 |"),
-        "{line}"
+    assert_eq!(run(&["--counts", "missing", gcp_dir]), gcp);
+    // Read as instances held: three of the four never lose their instance; us-east1-b
+    // loses it 3 times.
+    let held = run(&["--counts", "held", gcp_dir]);
+    assert_eq!(
+        held.matches("| c3-highcpu-88 | 1 | 5476 | 45.6 | 0 |")
+            .count(),
+        3,
+        "{held}"
     );
-    assert!(line.contains("| >20% | 4.00e-4 |"), "{line}");
-    let missing = run(&[
-        "--counts",
-        "missing",
-        "traces/spot/measured/preemption/1-node/gcp-04-30-2023",
-    ]);
     assert!(
-        missing.contains("| c3-highcpu-88 | gcp | 4 | 182.5 | 7 | 2.1 |"),
-        "{missing}"
+        held.contains("| c3-highcpu-88 | gcp | 4 | 182.5 | 3 |"),
+        "{held}"
+    );
+    let file = "traces/spot/measured/preemption/1-node/aws-04-22-2023/us-east-1c_v100_1.json";
+    let line = |out: String| {
+        out.lines()
+            .find(|l| l.contains("us-east-1c_v100_1"))
+            .unwrap()
+            .to_string()
+    };
+    // 41 rises, 13,686 ticks of 32 s with none preempted (121.7 h held) …
+    let p3 = line(run(&[file]));
+    assert!(
+        p3.contains("| p3.2xlarge | 1 | 19961 | 177.4 | 41 | 121.7 |"),
+        "{p3}"
+    );
+    assert!(p3.contains("| >20% | 4.00e-4 |"), "{p3}");
+    // … or 41 falls over 6,274 ticks held (55.8 h).
+    let p3 = line(run(&["--counts", "held", file]));
+    assert!(
+        p3.contains("| p3.2xlarge | 1 | 19961 | 177.4 | 41 | 55.8 |"),
+        "{p3}"
+    );
+    // Outside an `N-node` directory the default reading needs --nodes.
+    let dir = tempfile::tempdir().unwrap();
+    let copy = dir.path().join("us-east-1c_v100_1.json");
+    std::fs::copy(file, &copy).unwrap();
+    let copy = copy.to_str().unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_flotilla"))
+        .args(["spot-fit", "--kind", "preemption", copy])
+        .output()
+        .unwrap();
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--nodes"));
+    let p3 = line(run(&["--kind", "preemption", "--nodes", "1", copy]));
+    assert!(p3.contains("| 1 | 19961 | 177.4 | 41 | 121.7 |"), "{p3}");
+    // Availability traces read the same under both.
+    let avail = "traces/spot/measured/availability/1-node/aws-02-15-2023";
+    assert_eq!(
+        run(&[avail]).lines().skip(1).collect::<Vec<_>>(),
+        run(&["--counts", "held", avail])
+            .lines()
+            .skip(1)
+            .collect::<Vec<_>>()
     );
 }

@@ -37,10 +37,7 @@ pub struct SpotFitArgs {
 /// Runs `flotilla spot-fit`.
 pub fn run(a: SpotFitArgs) -> anyhow::Result<ExitCode> {
     let Some(counts) = Counts::parse(&a.counts) else {
-        anyhow::bail!(
-            "--counts: expected `missing` or `held`, got `{}`",
-            a.counts
-        );
+        anyhow::bail!("--counts: expected `missing` or `held`, got `{}`", a.counts);
     };
     if a.nodes == Some(0) {
         anyhow::bail!("--nodes: expected a node count ≥ 1");
@@ -65,9 +62,8 @@ pub fn run(a: SpotFitArgs) -> anyhow::Result<ExitCode> {
                 report.availability(f, &label, &load_spot_trace(f, a.nodes)?);
             }
             Some("preemption") => {
-                let held = load_preemption_trace(f, a.nodes, counts).map_err(|e| {
-                    anyhow::anyhow!("{e} (--nodes N, or --counts held)")
-                })?;
+                let held = load_preemption_trace(f, a.nodes, counts)
+                    .map_err(|e| anyhow::anyhow!("{e} (--nodes N, or --counts held)"))?;
                 report.preemption(f, &label, &held, &catalog);
             }
             _ => anyhow::bail!(
@@ -108,13 +104,7 @@ struct Report {
 }
 
 impl Report {
-    fn preemption(
-        &mut self,
-        f: &Path,
-        label: &TraceLabel,
-        held: &SpotTrace,
-        catalog: &Catalog,
-    ) {
+    fn preemption(&mut self, f: &Path, label: &TraceLabel, held: &SpotTrace, catalog: &Catalog) {
         let fit = PreemptionFit::of(held, Counts::Held);
         let ty = label.instance_type().unwrap_or("?");
         let _ = writeln!(
@@ -155,7 +145,9 @@ impl Report {
     fn render(&self, counts: Counts, catalog: &Catalog) -> String {
         let mut s = String::new();
         let reading = match counts {
-            Counts::Missing => "instances preempted, not running (held = N − value; `--counts missing`)",
+            Counts::Missing => {
+                "instances preempted, not running (held = N − value; `--counts missing`)"
+            }
             Counts::Held => "instances held (`--counts held`)",
         };
         let _ = writeln!(

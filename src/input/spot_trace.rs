@@ -306,7 +306,11 @@ mod tests {
 
     #[test]
     fn counts_turn_preempted_into_held() {
-        let t = parse(r#"{"metadata":{"gap_seconds":5},"data":[0,1,4,2]}"#, Some(4)).unwrap();
+        let t = parse(
+            r#"{"metadata":{"gap_seconds":5},"data":[0,1,4,2]}"#,
+            Some(4),
+        )
+        .unwrap();
         assert_eq!(Counts::default(), Counts::Missing);
         assert_eq!(Counts::Missing.to_held(t.clone()).values, [4, 3, 0, 2]);
         assert_eq!(Counts::Held.to_held(t.clone()), t);
@@ -323,11 +327,15 @@ mod tests {
         let e = load_preemption_trace(&p, None, Counts::Missing).unwrap_err();
         assert!(e.to_string().contains("node count"), "{e}");
         assert_eq!(
-            load_preemption_trace(&p, Some(2), Counts::Missing).unwrap().values,
+            load_preemption_trace(&p, Some(2), Counts::Missing)
+                .unwrap()
+                .values,
             [2, 1, 2]
         );
         assert_eq!(
-            load_preemption_trace(&p, None, Counts::Held).unwrap().values,
+            load_preemption_trace(&p, None, Counts::Held)
+                .unwrap()
+                .values,
             [0, 1, 0]
         );
         let sub = dir.path().join("3-node");

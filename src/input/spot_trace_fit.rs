@@ -209,9 +209,10 @@ pub fn describe(path: &Path) -> Result<String, super::InputError> {
             // The default reading needs N from the path; without it, say so and read the
             // values as instances held.
             let counts = if super::nodes_from_path(path).is_some() {
+                s += "; values read as instances preempted (held = N − value)";
                 Counts::Missing
             } else {
-                s += "; N unknown (no `N-node` directory): values read as instances held";
+                s += "; no `N-node` directory in the path, so values read as instances held";
                 Counts::Held
             };
             let f = PreemptionFit::of(&t, counts);

@@ -301,6 +301,20 @@ mod tests {
     }
 
     #[test]
+    fn the_reading_decides_which_changes_are_falls() {
+        use crate::input::spot_trace_fit::Counts;
+        // Preempted 0, 0, 3, 1, 4 of 4 (the default reading): held 4, 4, 1, 3, 0, so the
+        // rises at ticks 2 and 4 are the preemptions.
+        let raw = trace(&[0, 0, 3, 1, 4], 4);
+        assert_eq!(
+            falls(&Counts::Missing.to_held(raw.clone())),
+            [(2, 3), (4, 3)]
+        );
+        // Read as held: the fall at tick 3, and 4 across the wrap.
+        assert_eq!(falls(&Counts::Held.to_held(raw)), [(0, 4), (3, 2)]);
+    }
+
+    #[test]
     fn share_is_exact_when_whole_and_unbiased_otherwise() {
         let mut rng = Pcg64::seed_from_u64(3);
         let ids: Vec<InstanceId> = (0..8).map(InstanceId).collect();
