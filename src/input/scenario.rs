@@ -121,7 +121,8 @@
 //! # instance_type = "p3.2xlarge"   # `sim::measured` for the semantics, `input::SpotTrace`
 //! # zone = "us-east-1f"            # for the files); one entry per type; the zone of `zones`
 //! # availability = "a.json"        # it drives, else all; instances obtainable per tick
-//! # preemption = "p.json"          # instances held per tick; a fall = preemptions
+//! # preemption = "p.json"          # instances preempted per tick; a rise = preemptions
+//! # counts = "missing"             # or "held": values are instances held; a fall = preemptions
 //! # offset_s = 0                   # trace time at simulated time 0; default 0
 //! # loop = true                    # repeat the traces; default true
 //! # nodes = 4                      # N; default from `N-node` in the path, else the maximum
