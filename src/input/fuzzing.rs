@@ -143,3 +143,58 @@ jobDefinitionName = "small"
 vcpus = 1
 memory = 2048
 "#;
+
+/// A scratch directory for the readers that take a path: the fuzz input is written to a file
+/// there (one per process; the fuzzer runs one input at a time).
+fn scratch() -> &'static std::path::PathBuf {
+    use std::sync::OnceLock;
+    static DIR: OnceLock<std::path::PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let dir = std::env::temp_dir().join(format!("flotilla-fuzz-files-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).expect("temporary directory");
+        std::fs::write(dir.join("t.csv"), "job_id,submit_time_s,queue,run_time_s\n")
+            .expect("trace");
+        dir
+    })
+}
+
+/// The scenario TOML reader (every section, the trace `t.csv` next to it holding no job):
+/// the input is the scenario file's text.
+pub fn scenario_toml(data: &[u8]) -> Result<usize, InputError> {
+    let path = scratch().join("s.toml");
+    std::fs::write(&path, data).map_err(|e| InputError::unreadable(&path, &e))?;
+    super::load_scenario(&path, None).map(|s| s.cluster.compute_environments.len())
+}
+
+/// The AWS CLI JSON readers of `import-aws`: the input is read as each of
+/// `describe-compute-environments`, `describe-job-queues`, `describe-job-definitions` and
+/// `describe-scheduling-policies` output at once, and as `describe-jobs` output against the
+/// quickstart-like cluster the imported files would give.
+pub fn aws_json(data: &[u8]) -> Result<usize, InputError> {
+    let path = scratch().join("aws.json");
+    std::fs::write(&path, data).map_err(|e| InputError::unreadable(&path, &e))?;
+    let catalog = super::default_catalog(250, SimDuration::from_secs(90));
+    let files = super::aws::ImportFiles {
+        compute_environments: path.clone(),
+        job_queues: path.clone(),
+        job_definitions: Some(path.clone()),
+        scheduling_policies: Some(path.clone()),
+    };
+    let imported = super::aws::import(&files, &catalog).map(|_| 1).unwrap_or(0);
+    let cluster = fuzz_cluster();
+    let jobs = super::aws::load_jobs_json(&path, cluster).map_or(0, |(j, _)| j.len());
+    Ok(imported + jobs)
+}
+
+/// A small cluster (queue `default`) for the describe-jobs reader.
+fn fuzz_cluster() -> &'static crate::model::Cluster {
+    use std::sync::OnceLock;
+    static CLUSTER: OnceLock<crate::model::Cluster> = OnceLock::new();
+    CLUSTER.get_or_init(|| {
+        let path = scratch().join("cluster.toml");
+        std::fs::write(&path, FUZZ_SCENARIO).expect("scenario");
+        super::load_scenario(&path, None)
+            .expect("the fuzz scenario loads")
+            .cluster
+    })
+}
