@@ -262,15 +262,7 @@ impl<'w> Alibaba<'w> {
                 return Err(ctx.missing("alibaba.compute_environment", msg));
             }
         }
-        let total = hosts.iter().fold(0u32, |a, h| a.saturating_add(h.vcpus));
-        Ok(ComputeEnvironment {
-            unmanaged_hosts: hosts,
-            min_vcpus: total,
-            max_vcpus: total,
-            desired_vcpus: total,
-            bid_percentage: 100,
-            ..ComputeEnvironment::default()
-        })
+        Ok(ComputeEnvironment::unmanaged(String::new(), hosts))
     }
 
     fn managed(

@@ -15,7 +15,7 @@
 //! memory. Nodes of the same vCPUs, memory, GPUs and model form one [`NodeShape`], in order of
 //! first appearance.
 
-use super::csvutil::{bad, cell, csv_error, line_of, parse_u32, Header};
+use super::csvutil::{bad, cell, line_of, parse_u32, Header};
 use super::{InputError, ReadOptions, SkippedLines};
 use csv::ByteRecord;
 use std::collections::BTreeMap;
@@ -73,16 +73,8 @@ pub(crate) fn read_node_shapes<R: Read>(
     let mut shapes: Vec<NodeShape> = Vec::new();
     let mut index: BTreeMap<(u32, u32, u32, String), usize> = BTreeMap::new();
     let mut rec = ByteRecord::new();
-    loop {
-        let node = match rdr.read_byte_record(&mut rec) {
-            Ok(false) => break,
-            Ok(true) => parse_node(&rec, &cols, file),
-            Err(e) if matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) => {
-                Err(csv_error(file, e))
-            }
-            Err(e) => return Err(csv_error(file, e)),
-        };
-        let n = match node {
+    while super::csvutil::next_record(&mut rdr, &mut rec, file, opts, skipped)? {
+        let n = match parse_node(&rec, &cols, file) {
             Ok(n) => n,
             Err(e) => {
                 skipped.handle(opts, e)?;

@@ -38,7 +38,7 @@
 //!   `Unknown` → 0 (`Running` is the phase of a pod deleted while still running, a service
 //!   or a job stopped by its owner: nothing says it failed).
 
-use super::csvutil::{bad, cell, csv_error, line_of, parse_u32, secs_bytes_to_ms, Header};
+use super::csvutil::{bad, cell, line_of, parse_u32, secs_bytes_to_ms, Header};
 use super::{InputError, ReadOptions, SkippedLines};
 use csv::ByteRecord;
 use std::io::Read;
@@ -163,21 +163,13 @@ pub(crate) fn for_each_task<R: Read>(
         scheduled: h.require("scheduled_time", file)?,
     };
     let mut rec = ByteRecord::new();
-    loop {
-        match rdr.read_byte_record(&mut rec) {
-            Ok(false) => return Ok(()),
-            Ok(true) => match parse_task(&rec, &c, file) {
-                Ok(t) => f(t)?,
-                Err(e) => skipped.handle(opts, e)?,
-            },
-            // A line with the wrong number of fields is one bad line; anything else (an
-            // I/O error) ends the read.
-            Err(e) if matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) => {
-                skipped.handle(opts, csv_error(file, e))?
-            }
-            Err(e) => return Err(csv_error(file, e)),
+    while super::csvutil::next_record(&mut rdr, &mut rec, file, opts, skipped)? {
+        match parse_task(&rec, &c, file) {
+            Ok(t) => f(t)?,
+            Err(e) => skipped.handle(opts, e)?,
         }
     }
+    Ok(())
 }
 
 fn whole(rec: &ByteRecord, col: usize, name: &str, file: &Path) -> Result<u32, InputError> {

@@ -83,16 +83,7 @@ pub(crate) fn build_compute_environments(
                 return Err(ctx.err(res.span(), format!("{p}.computeResources"), msg));
             }
             let hosts = build_hosts(ctx, ce.hosts.as_ref(), w.span(), &p, &out)?;
-            let total = hosts.iter().fold(0u32, |a, h| a.saturating_add(h.vcpus));
-            ComputeEnvironment {
-                name,
-                unmanaged_hosts: hosts,
-                min_vcpus: total,
-                max_vcpus: total,
-                desired_vcpus: total,
-                bid_percentage: 100,
-                ..ComputeEnvironment::default()
-            }
+            ComputeEnvironment::unmanaged(name, hosts)
         } else {
             if let Some(h) = &ce.hosts {
                 let msg = "`hosts` is only for UNMANAGED compute environments; set `type = \"UNMANAGED\"`";

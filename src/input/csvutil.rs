@@ -76,6 +76,28 @@ impl Header {
     }
 }
 
+/// Reads the next record into `rec`; `Ok(false)` at the end of the file. A row with the
+/// wrong number of fields is one bad line: the reader has consumed it, so it goes through
+/// `skipped` (skipped and counted with `--skip-bad-lines`, else its error) and reading goes
+/// on. Any other CSV error (I/O) is not a line's fault and always stops.
+pub(crate) fn next_record<R: std::io::Read>(
+    rdr: &mut csv::Reader<R>,
+    rec: &mut ByteRecord,
+    file: &Path,
+    opts: super::ReadOptions,
+    skipped: &mut super::SkippedLines,
+) -> Result<bool, InputError> {
+    loop {
+        match rdr.read_byte_record(rec) {
+            Ok(more) => return Ok(more),
+            Err(e) if matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) => {
+                skipped.handle(opts, csv_error(file, e))?;
+            }
+            Err(e) => return Err(csv_error(file, e)),
+        }
+    }
+}
+
 /// Converts a reader error, keeping its line when the reader knows it.
 pub(crate) fn csv_error(file: &Path, err: csv::Error) -> InputError {
     let line = err.position().and_then(|p| usize::try_from(p.line()).ok());

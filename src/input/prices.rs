@@ -11,7 +11,7 @@
 //! Rows need not be sorted; each type's points are sorted by time (file order kept between
 //! equal times, so the later row wins). A type without points keeps its catalog estimate.
 
-use super::csvutil::{bad, cell, csv_error, line_of, plural, seconds_to_ms, Header};
+use super::csvutil::{bad, cell, line_of, plural, seconds_to_ms, Header};
 use super::{InputError, ReadOptions, SkippedLines};
 use crate::model::{Catalog, InstanceTypeId, MicroUsd, SimTime};
 use csv::ByteRecord;
@@ -62,18 +62,7 @@ pub(crate) fn parse_raw_with<R: Read>(
     ];
     let mut points = Vec::new();
     let mut rec = ByteRecord::new();
-    loop {
-        match rdr.read_byte_record(&mut rec) {
-            Ok(true) => {}
-            Ok(false) => break,
-            // The reader has consumed a row of the wrong width and can go on; any other
-            // CSV error (I/O) always stops.
-            Err(e) if matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) => {
-                skipped.handle(opts, csv_error(file, e))?;
-                continue;
-            }
-            Err(e) => return Err(csv_error(file, e)),
-        }
+    while super::csvutil::next_record(&mut rdr, &mut rec, file, opts, skipped)? {
         match parse_point(&rec, cols, file) {
             Ok(p) => points.push(p),
             Err(e) => skipped.handle(opts, e)?,

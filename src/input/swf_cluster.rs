@@ -17,9 +17,7 @@
 use super::swf::SwfHeader;
 use super::swf_options::SwfOptions;
 use super::InputError;
-use crate::model::{
-    ComputeEnvironment, ComputeEnvironmentId, JobQueue, SimDuration, UnmanagedHost,
-};
+use crate::model::{ComputeEnvironment, ComputeEnvironmentId, JobQueue, UnmanagedHost};
 use std::path::Path;
 
 /// Name of the compute environment built from the header.
@@ -98,18 +96,7 @@ pub fn add_machine(
         )
         .in_field("compute_environments"));
     }
-    let total = hosts.iter().fold(0u32, |a, h| a.saturating_add(h.vcpus));
-    ces.push(ComputeEnvironment {
-        name: MACHINE_CE.to_string(),
-        unmanaged_hosts: hosts,
-        min_vcpus: total,
-        max_vcpus: total,
-        desired_vcpus: total,
-        bid_percentage: 100,
-        idle_timeout: SimDuration::from_secs(300),
-        capacity_retry: SimDuration::from_secs(60),
-        ..ComputeEnvironment::default()
-    });
+    ces.push(ComputeEnvironment::unmanaged(MACHINE_CE.to_string(), hosts));
     Ok(())
 }
 

@@ -1,7 +1,7 @@
 //! Stage 1 of trace loading: CSV rows to raw records, checking syntax and ranges only
 //! (queue and job definition names are kept as interned names).
 
-use super::csvutil::{bad, csv_error, line_of, parse_u32, secs_bytes_to_ms, Header};
+use super::csvutil::{bad, line_of, parse_u32, secs_bytes_to_ms, Header};
 use super::policy::check_share_identifier;
 use super::{InputError, ReadOptions, SkippedLines};
 use csv::ByteRecord;
@@ -156,18 +156,7 @@ pub(crate) fn for_each_row_with<R: Read>(
     };
     let mut names = Names::default();
     let mut rec = ByteRecord::new();
-    loop {
-        match rdr.read_byte_record(&mut rec) {
-            Ok(true) => {}
-            Ok(false) => break,
-            // A row with the wrong number of cells: the reader has consumed it and can go
-            // on. Any other CSV error (I/O) is not a line's fault and always stops.
-            Err(e) if matches!(e.kind(), csv::ErrorKind::UnequalLengths { .. }) => {
-                skipped.handle(opts, csv_error(file, e))?;
-                continue;
-            }
-            Err(e) => return Err(csv_error(file, e)),
-        }
+    while super::csvutil::next_record(&mut rdr, &mut rec, file, opts, skipped)? {
         let row = parse_row(&rec, &c, file, &mut names).and_then(|job| each(job, &names));
         if let Err(e) = row {
             skipped.handle(opts, e)?;

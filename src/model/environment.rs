@@ -160,6 +160,27 @@ pub struct ComputeEnvironment {
 }
 
 /// A job queue.
+impl ComputeEnvironment {
+    /// An UNMANAGED compute environment of `hosts`: its min, max and desired vCPUs are the
+    /// hosts' total (AWS's own reading of an unmanaged fleet), On-Demand market, no bid, the
+    /// default idle timeout (300 s, unused: unmanaged hosts never scale in) and capacity retry
+    /// (60 s).
+    pub fn unmanaged(name: String, hosts: Vec<UnmanagedHost>) -> Self {
+        let total = hosts.iter().fold(0u32, |a, h| a.saturating_add(h.vcpus));
+        ComputeEnvironment {
+            name,
+            unmanaged_hosts: hosts,
+            min_vcpus: total,
+            max_vcpus: total,
+            desired_vcpus: total,
+            bid_percentage: 100,
+            idle_timeout: SimDuration::from_secs(300),
+            capacity_retry: SimDuration::from_secs(60),
+            ..ComputeEnvironment::default()
+        }
+    }
+}
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct JobQueue {
     /// `jobQueueName`.
