@@ -418,6 +418,16 @@ fn a_bad_generate_section_names_its_field() {
             "diurnal_amplitude",
         ),
         ("seed = 4", "seed = 4\ntrace = \"x.csv\"", "not both"),
+        // Regression: an infinite sum of finite weights hung the arrival loop.
+        (
+            "gpu_share = 0",
+            "gpu_share = 0\nhourly_profile = [1e308, 1e308, 1e308, 1e308, 1e308, 1e308, 1e308, \
+             1e308, 1e308, 1e308, 1e308, 1e308, 1e308, 1e308, 1e308, 1e308, 1e308, 1e308, \
+             1e308, 1e308, 1e308, 1e308, 1e308, 1e308]",
+            "hourly_profile",
+        ),
+        // A section's trace is built in memory: its size is capped.
+        ("jobs = 400", "jobs = 20000000", "generate.jobs"),
     ] {
         std::fs::write(&p, SCENARIO.replace(from, to)).unwrap();
         let e = load_scenario(&p, None).expect_err(want).to_string();

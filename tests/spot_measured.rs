@@ -545,3 +545,83 @@ fn spot_fit_prints_the_measured_and_bucket_rates() {
             .collect::<Vec<_>>()
     );
 }
+
+/// Zones of a scenario for the zone tests: two zones of equal price, `a` first (so
+/// BEST_FIT's tie goes to `a`).
+const TWO_ZONES: &str = "[spot]\nzones = [\"a\", \"b\"]";
+
+#[test]
+fn an_availability_entry_for_a_zone_closes_only_that_zone() {
+    // Regression: the measured limit used to refuse the launch whatever zone the fleet chose.
+    let none = r#"{"metadata": {"gap_seconds": 60}, "data": [0]}"#;
+    let setup = Setup::new(&[("a.json", none)]);
+    let entry = "[[spot.measured]]\ninstance_type = \"c5.large\"\navailability = \"a.json\"";
+    let m = format!("{TWO_ZONES}\n{entry}\nzone = \"a\"");
+    let (run, _) = setup.run(&[0, 10, 20], 600, &m, 1);
+    assert_eq!(run.summary.jobs_succeeded, 3);
+    let zones = run.driver.instance_zones().expect("zones");
+    let launched: Vec<&str> = run
+        .driver
+        .instances()
+        .iter()
+        .zip(&zones)
+        .filter(|(i, _)| !i.launch_failed)
+        .map(|(_, z)| z.as_str())
+        .collect();
+    assert!(
+        !launched.is_empty() && launched.iter().all(|z| *z == "b"),
+        "{launched:?}"
+    );
+    // Without the zone the entry speaks for the type: no launch in any zone while it says
+    // 0 (ten ticks of 60 s, not looped), launches after.
+    let zeros = r#"{"metadata": {"gap_seconds": 60}, "data": [0,0,0,0,0,0,0,0,0,0]}"#;
+    let setup = Setup::new(&[("z.json", zeros)]);
+    let m = format!(
+        "{TWO_ZONES}\n[[spot.measured]]\ninstance_type = \"c5.large\"\n\
+         availability = \"z.json\"\nloop = false"
+    );
+    let (run, _) = setup.run(&[0], 60, &m, 1);
+    let l = launches(&run);
+    assert!(l.iter().any(|&(_, refused)| refused));
+    assert!(
+        l.iter().all(|&(at, refused)| refused == (at.0 < 600_000)),
+        "{l:?}"
+    );
+    assert_eq!(run.summary.jobs_succeeded, 1);
+}
+
+#[test]
+fn a_preemption_entry_for_a_zone_leaves_the_other_zones_hazard() {
+    // Regression: a replayed (flat) trace for zone b switched the bucket hazard off in
+    // zone a too. hazard_scale 1e6 makes the bucket model reclaim within minutes.
+    let flat = r#"{"metadata": {"gap_seconds": 60}, "data": [0, 0, 0, 0]}"#;
+    let setup = Setup::new(&[("p.json", flat)]);
+    let m = |zone: &str| {
+        format!(
+            "{TWO_ZONES}\nhazard_scale = 1000000.0\n[[spot.measured]]\n\
+             instance_type = \"c5.large\"\npreemption = \"p.json\"\nnodes = 1\nzone = \"{zone}\""
+        )
+    };
+    // The launches go to zone a (BEST_FIT, equal prices, zone order).
+    let (run, _) = setup.run(&[0, 10, 20], 60, &m("b"), 1);
+    assert!(run.summary.spot_interruptions > 0);
+    assert_eq!(run.summary.jobs_succeeded, 3);
+    let (run, _) = setup.run(&[0, 10, 20], 60, &m("a"), 1);
+    assert_eq!(run.summary.spot_interruptions, 0);
+}
+
+#[test]
+fn a_huge_gap_does_not_overflow_the_replay() {
+    // Regression: tick × gap overflowed u64 (a panic with overflow checks on).
+    let mut data = vec!["1"; 18_500];
+    data.push("0");
+    let text = format!(
+        r#"{{"metadata": {{"gap_seconds": 999999999999}}, "data": [{}]}}"#,
+        data.join(",")
+    );
+    let setup = Setup::new(&[("p.json", &text)]);
+    let m = "[[spot.measured]]\ninstance_type = \"c5.large\"\npreemption = \"p.json\"\n\
+             nodes = 1\ncounts = \"held\"";
+    let (run, _) = setup.run(&[0], 60, m, 1);
+    assert_eq!(run.summary.jobs_succeeded, 1);
+}

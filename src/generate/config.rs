@@ -186,8 +186,12 @@ impl GenerateConfig {
     }
 
     fn validate_lists(&self) -> Result<(), String> {
-        let weights_ok =
-            |w: &[f64]| w.iter().all(|x| x.is_finite() && *x >= 0.0) && w.iter().sum::<f64>() > 0.0;
+        // The sum must be finite too: 24 × 1e308 overflows to infinity, and an infinite mean
+        // rate would make the thinning loop never accept an arrival.
+        let weights_ok = |w: &[f64]| {
+            let sum = w.iter().sum::<f64>();
+            w.iter().all(|x| x.is_finite() && *x >= 0.0) && sum > 0.0 && sum.is_finite()
+        };
         if !self.hourly_profile.is_empty()
             && (self.hourly_profile.len() != 24 || !weights_ok(&self.hourly_profile))
         {

@@ -71,6 +71,9 @@ pub(crate) fn generated_trace(
 }
 
 /// The section as a [`GenerateConfig`], checked against the scenario's job queues.
+/// Most jobs a `[generate]` section may ask for.
+const MAX_SECTION_JOBS: u64 = 10_000_000;
+
 fn config(g: &WireGenerated, cluster: &Cluster) -> Result<GenerateConfig, InputError> {
     let span = g.section.span();
     let table = g.section.get_ref();
@@ -81,6 +84,16 @@ fn config(g: &WireGenerated, cluster: &Cluster) -> Result<GenerateConfig, InputE
     }
     cfg.validate()
         .map_err(|m| g.ctx.err(span.clone(), "generate", m))?;
+    // The section's trace is built in memory (about 60 bytes of CSV a job, then the jobs):
+    // beyond this, `flotilla generate` writes a file that streams.
+    if cfg.jobs > MAX_SECTION_JOBS {
+        let msg = format!(
+            "at most {MAX_SECTION_JOBS} jobs in a [generate] section, got {}; write larger \
+             traces with `flotilla generate --out FILE` and name the file as `trace`",
+            cfg.jobs
+        );
+        return Err(g.ctx.err(span, "generate.jobs", msg));
+    }
     for q in &cfg.queues {
         if !cluster.job_queues.iter().any(|jq| jq.name == *q) {
             return Err(g.ctx.err(

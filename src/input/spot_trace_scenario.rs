@@ -1,7 +1,7 @@
 //! `[[spot.measured]]` entries of a scenario: Spot pools driven by measured traces.
 //!
-//! Each entry names an instance type (one entry per type: pools are keyed by type until
-//! pools have zones; `zone` is kept so that they can be matched later), an availability
+//! Each entry names an instance type (one entry per type; `zone`, when the market has that
+//! zone, limits the entry to that zone's pool, else it drives every pool of the type), an availability
 //! trace, a preemption trace or both (paths relative to the scenario), and how to replay
 //! them. `counts` says how the preemption trace's values are read (`missing`, the default:
 //! instances preempted, held = N − value; `held`: instances held); the trace is turned

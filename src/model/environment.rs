@@ -159,7 +159,6 @@ pub struct ComputeEnvironment {
     pub capacity_retry: SimDuration,
 }
 
-/// A job queue.
 impl ComputeEnvironment {
     /// An UNMANAGED compute environment of `hosts`: its min, max and desired vCPUs are the
     /// hosts' total (AWS's own reading of an unmanaged fleet), On-Demand market, no bid, the
@@ -181,6 +180,7 @@ impl ComputeEnvironment {
     }
 }
 
+/// A job queue.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct JobQueue {
     /// `jobQueueName`.

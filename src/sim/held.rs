@@ -58,6 +58,11 @@ impl HeldJobs {
         (rest, held)
     }
 
+    /// The latest submit time among the jobs released and not yet submitted.
+    pub fn latest_ready(&self) -> Option<SimTime> {
+        self.ready.keys().next_back().map(|k| k.0)
+    }
+
     /// Releases the jobs whose awaited job has ended since the last call.
     pub fn observe(&mut self, engine: &Engine) {
         if self.watched.is_empty() {

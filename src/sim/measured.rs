@@ -1,7 +1,8 @@
 //! Spot pools driven by measured traces (`[[spot.measured]]` in a scenario; the traces are
 //! read by [`crate::input::SpotTrace`]).
 //!
-//! Semantics (a pool is one instance type; the zone is kept for when pools get zones):
+//! Semantics (an entry speaks for its type's pool in its zone when the market has that zone,
+//! else for every pool of the type):
 //! - **Time.** Simulated time `s` is trace time `s + offset`; tick `i` covers trace time
 //!   `[i × gap, (i + 1) × gap)`. With `loop` (the default) the trace repeats end to end for
 //!   as long as the run lasts (the fall from the last tick to the first counts at each
@@ -33,7 +34,7 @@
 
 use super::events::{EventQueue, WorldEvent};
 use super::SimDriver;
-use crate::engine::{InstanceId, LaunchFailure};
+use crate::engine::InstanceId;
 use crate::input::SpotTrace;
 use crate::model::{InstanceTypeId, SimDuration, SimTime};
 use rand::Rng;
@@ -45,7 +46,8 @@ use std::collections::BTreeMap;
 pub struct MeasuredPool {
     /// The pool's instance type.
     pub instance_type: InstanceTypeId,
-    /// The zone the traces were measured in (kept for zone-aware pools; unused today).
+    /// The zone the traces were measured in: the entry drives only that zone's pool when the
+    /// market has the zone (`[spot] zones` or a price history), else every pool of the type.
     pub zone: Option<String>,
     /// Instances obtainable per tick, if given.
     pub availability: Option<SpotTrace>,
@@ -104,6 +106,8 @@ pub(super) struct MeasuredWorld {
     pools: Vec<MeasuredPool>,
     replays: Vec<Option<Replay>>,
     by_type: BTreeMap<InstanceTypeId, usize>,
+    /// The market's zone names (a measured entry's zone is matched against them).
+    zones: Vec<String>,
 }
 
 impl MeasuredWorld {
@@ -111,11 +115,13 @@ impl MeasuredWorld {
     pub(super) fn new(
         seed: u64,
         pools: &[MeasuredPool],
+        zones: &[String],
         names: &dyn Fn(InstanceTypeId) -> String,
         events: &mut EventQueue,
     ) -> Self {
         let mut w = MeasuredWorld {
             pools: pools.to_vec(),
+            zones: zones.to_vec(),
             ..MeasuredWorld::default()
         };
         for (i, p) in pools.iter().enumerate() {
@@ -135,10 +141,22 @@ impl MeasuredWorld {
         w
     }
 
-    /// The hazard the pool of `t` imposes: `Some(None)` when a replay replaces it,
-    /// `Some(Some(rate))` for a fitted rate, `None` when the bucket model stays.
-    pub(super) fn hazard(&self, t: InstanceTypeId) -> Option<Option<f64>> {
+    /// The measured entry of type `t` that speaks for the pool in zone `pool_zone`: an
+    /// entry without a zone, or whose zone the market does not have, speaks for every pool of
+    /// its type; one naming a market zone only for that zone's pool.
+    fn entry(&self, t: InstanceTypeId, pool_zone: Option<&str>) -> Option<&MeasuredPool> {
         let p = &self.pools[*self.by_type.get(&t)?];
+        match p.zone.as_deref() {
+            Some(z) if self.zones.iter().any(|m| m == z) && pool_zone != Some(z) => None,
+            _ => Some(p),
+        }
+    }
+
+    /// The hazard the measured entry imposes on the pool of `t` in `pool_zone`:
+    /// `Some(None)` when a replay replaces it, `Some(Some(rate))` for a fitted rate, `None`
+    /// when the bucket model stays (no entry speaks for that pool).
+    pub(super) fn hazard(&self, t: InstanceTypeId, pool_zone: Option<&str>) -> Option<Option<f64>> {
+        let p = self.entry(t, pool_zone)?;
         match (&p.preemption, p.hazard) {
             (None, _) => None,
             (Some(_), MeasuredHazard::Replay) => Some(None),
@@ -190,7 +208,9 @@ impl MeasuredWorld {
             }
             let (tick, d) = r.falls[j];
             j += 1;
-            let trace_ms = pass.saturating_mul(span).saturating_add(tick * trace.gap.0);
+            let trace_ms = pass
+                .saturating_mul(span)
+                .saturating_add(tick.saturating_mul(trace.gap.0));
             // Tick 0 is a fall only across a wrap; ticks up to the offset are before the run.
             if (tick == 0 && pass == 0) || trace_ms <= p.offset.0 {
                 continue;
@@ -249,19 +269,34 @@ impl SimDriver {
         self.measured.schedule_next(pool, now, &mut self.events);
     }
 
-    /// A Spot launch of `t` at `now` refused by a measured availability trace.
-    pub(super) fn measured_refusal(
-        &self,
-        t: InstanceTypeId,
-        now: SimTime,
-    ) -> Option<LaunchFailure> {
-        let limit = self
+    /// What a measured availability trace closes to a Spot launch of `t` at `now`: nothing,
+    /// every pool of the type (an entry for the type), or one pool (an entry for a zone the
+    /// market has; the fleet then picks among the others).
+    pub(super) fn measured_closed(&self, t: InstanceTypeId, now: SimTime) -> Closed {
+        let Some(limit) = self
             .measured
-            .limit(t, now, self.spot.capacity.get(&t).copied())?;
+            .limit(t, now, self.spot.capacity.get(&t).copied())
+        else {
+            return Closed::Nothing;
+        };
         let zone = self.measured.zone_of(t);
-        (self.market.alive_of(t, zone).len() as u64 >= limit)
-            .then_some(LaunchFailure::InsufficientInstanceCapacity)
+        if (self.market.alive_of(t, zone).len() as u64) < limit {
+            return Closed::Nothing;
+        }
+        let named = zone.and_then(|z| self.market.pool(t, z).filter(|_| self.market.has_zone(z)));
+        named.map_or(Closed::Type, Closed::Pool)
     }
+}
+
+/// What a measured availability trace closes to a launch now.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Closed {
+    /// Nothing: the pools decide.
+    Nothing,
+    /// Every pool of the type.
+    Type,
+    /// One (type, zone) pool.
+    Pool(super::pools::PoolId),
 }
 
 /// `d / nodes` of `held`, rounded at random to an unbiased whole count, picked at random

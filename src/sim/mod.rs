@@ -107,7 +107,9 @@ impl SimDriver {
         }
         let prices = prices_of(catalog, &setup);
         let name = |t: crate::model::InstanceTypeId| catalog.get(t).name.clone();
-        let measured = measured::MeasuredWorld::new(seed, &spot.measured, &name, &mut events);
+        let zones = setup.market.zones().to_vec();
+        let measured =
+            measured::MeasuredWorld::new(seed, &spot.measured, &zones, &name, &mut events);
         SimDriver {
             jobs: Vec::with_capacity(trace.len()),
             trace_ids: Vec::with_capacity(trace.len()),
@@ -327,6 +329,11 @@ impl Driver for SimDriver {
     fn next_input(&mut self, engine: &Engine) -> Result<Option<(SimTime, Input)>, Self::Error> {
         loop {
             self.held.observe(engine);
+            // A job released think-time after its predecessor may come after the logged
+            // submissions: the run's horizon follows it.
+            if let Some(at) = self.held.latest_ready() {
+                self.horizon = self.horizon.max(at + DEFAULT_HORIZON_AFTER_LAST_SUBMIT);
+            }
             let wake = engine.next_wakeup();
             let submit = self.held.peek_submit(&self.trace);
             let event = self.events.peek_time();

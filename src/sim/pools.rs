@@ -236,6 +236,11 @@ impl SpotMarket {
         ids
     }
 
+    /// Whether `zone` is one of the market's zones.
+    pub fn has_zone(&self, zone: &str) -> bool {
+        self.zones.iter().any(|z| z == zone)
+    }
+
     /// The cheapest pool of type `t` now (first in zone order among equals).
     pub fn best_pool(&self, t: InstanceTypeId) -> Option<PoolId> {
         let pools = self.pools_of(t).iter().copied();
@@ -247,17 +252,27 @@ impl SpotMarket {
         self.best_pool(t).map(|p| self.pool_ref(p).price)
     }
 
-    /// The pool a Spot launch of `t` at `max_price` goes to under `strategy`, or why none.
+    /// The pool a Spot launch of `t` at `max_price` goes to under `strategy`, or why none;
+    /// `closed` is a pool that takes no launch now (a measured availability trace says so).
     pub fn choose(
         &self,
         t: InstanceTypeId,
         max_price: MicroUsd,
         strategy: AllocationStrategy,
+        closed: Option<PoolId>,
     ) -> Result<PoolId, LaunchFailure> {
-        let priced: Vec<PoolId> = self
+        let offered = self
             .pools_of(t)
             .iter()
             .copied()
+            .filter(|&p| Some(p) != closed);
+        let offered: Vec<PoolId> = offered.collect();
+        if offered.is_empty() {
+            // No zone offers the type (or the only one is closed): a capacity failure.
+            return Err(LaunchFailure::InsufficientInstanceCapacity);
+        }
+        let priced: Vec<PoolId> = offered
+            .into_iter()
             .filter(|&p| self.pool_ref(p).price <= max_price)
             .collect();
         if priced.is_empty() {

@@ -11,6 +11,7 @@
 //!   when `interrupt_above_max_price` (default), reclaims the pool's instances whose maximum
 //!   price it now exceeds: notice now, gone two minutes later.
 
+use super::measured::Closed;
 use super::pools::{PoolId, SpotMarket};
 use super::{SimDriver, WorldEvent, WorldInstance, SPOT_NOTICE};
 use crate::engine::{Input, InstanceId};
@@ -42,11 +43,12 @@ impl SimDriver {
             pool: None,
         };
         if l.market == Market::Spot {
-            let chosen = self.market.choose(t, l.max_price, l.strategy);
-            // A measured availability trace can refuse what the pools would give.
-            let chosen = match self.measured_refusal(t, now) {
-                Some(reason) if chosen.is_ok() => Err(reason),
-                _ => chosen,
+            // A measured availability trace can close the type, or one zone's pool (the
+            // fleet then picks among the others).
+            let chosen = match self.measured_closed(t, now) {
+                Closed::Nothing => self.market.choose(t, l.max_price, l.strategy, None),
+                Closed::Pool(p) => self.market.choose(t, l.max_price, l.strategy, Some(p)),
+                Closed::Type => Err(crate::engine::LaunchFailure::InsufficientInstanceCapacity),
             };
             match chosen {
                 Ok(p) => inst.pool = Some(p),
@@ -84,7 +86,7 @@ impl SimDriver {
         let t = pool.instance_type;
         // A measured preemption trace replaces the bucket (replayed: no random reclaim;
         // fitted: its rate).
-        let bucket = match self.measured.hazard(t) {
+        let bucket = match self.measured.hazard(t, self.market.zone_name(p)) {
             Some(measured) => measured?,
             None => self.hazard[t.0 as usize]?,
         };
