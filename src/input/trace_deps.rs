@@ -66,15 +66,7 @@ pub(crate) fn sort_and_link(
         jobs.sort_by_key(|j| j.submit);
         return Ok(());
     }
-    let n = jobs.len();
-    let mut order: Vec<u32> = (0..n as u32).collect();
-    if !jobs.windows(2).all(|w| w[0].submit <= w[1].submit) {
-        order.sort_by_key(|&i| jobs[i as usize].submit);
-    }
-    let mut pos = vec![0u32; n];
-    for (k, &i) in order.iter().enumerate() {
-        pos[i as usize] = k as u32;
-    }
+    let (order, pos) = sort_order(jobs);
     let links = resolve(jobs, &pending, &pos, file)?;
     for (p, deps) in pending.iter().zip(links) {
         jobs[p.row as usize].spec.depends_on = deps;
@@ -184,6 +176,12 @@ pub(crate) fn link_row(
 
 /// Sorted position (stable sort by submit time) of each row in file order.
 pub(crate) fn sorted_positions(jobs: &[TraceJob]) -> Vec<u32> {
+    sort_order(jobs).1
+}
+
+/// The stable sort by submit time: the file rows in sorted order, and each file row's
+/// sorted position.
+fn sort_order(jobs: &[TraceJob]) -> (Vec<u32>, Vec<u32>) {
     let n = jobs.len();
     let mut order: Vec<u32> = (0..n as u32).collect();
     if !jobs.windows(2).all(|w| w[0].submit <= w[1].submit) {
@@ -193,7 +191,7 @@ pub(crate) fn sorted_positions(jobs: &[TraceJob]) -> Vec<u32> {
     for (k, &i) in order.iter().enumerate() {
         pos[i as usize] = k as u32;
     }
-    pos
+    (order, pos)
 }
 
 /// Reorders `jobs` in place so that position `k` holds the job that was at `order[k]`.
