@@ -42,6 +42,8 @@ pub mod input;
 #[cfg(feature = "live")]
 pub mod live;
 pub mod model;
+#[cfg(feature = "cli")]
+pub mod plan;
 pub mod record;
 pub mod scenario;
 pub mod sim;

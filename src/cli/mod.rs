@@ -7,8 +7,11 @@ mod generate;
 mod import_aws;
 #[cfg(feature = "live")]
 mod live;
+mod plan;
 mod simulate;
 mod spot_fit;
+mod sweep;
+mod sweep_report;
 
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
@@ -33,6 +36,12 @@ pub enum Command {
     Simulate(SimulateArgs),
     /// Run several allocation strategies over several seeds, side by side (in parallel).
     Compare(CompareArgs),
+    /// What-if sweep: every point of a grid of scenario parameters over N seeds, on all
+    /// cores; sweep.csv with each metric's mean, sd and 95% confidence interval.
+    Sweep(sweep::SweepArgs),
+    /// Recommend the cheapest configuration of a grid that meets p95-wait, deadline and
+    /// budget targets with the asked confidence.
+    Plan(Box<plan::PlanArgs>),
     /// Check scenario, trace, catalog or Spot price files without running anything.
     Validate(ValidateArgs),
     /// Write a synthetic job trace (Poisson, diurnal or bursty arrivals; log-normal, Weibull,
@@ -178,6 +187,8 @@ pub fn main() -> ExitCode {
     let result = match cli.command {
         Command::Simulate(a) => simulate::run(a),
         Command::Compare(a) => compare::run(a),
+        Command::Sweep(a) => sweep::run(a),
+        Command::Plan(a) => plan::run(*a),
         Command::Validate(a) => validate(a),
         Command::Generate(a) => generate::run(*a),
         Command::ImportAws(a) => import_aws::run(a),

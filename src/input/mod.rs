@@ -57,7 +57,8 @@ pub use catalog_filter::Architecture;
 pub use error::InputError;
 pub use jobdef::{node_resources, ContainerProperties, JobDefinition, JobDefinitions};
 pub use scenario::{
-    load_scenario, load_scenario_swf, load_scenario_with_definitions, load_scenario_with_options,
+    load_scenario, load_scenario_swf, load_scenario_text, load_scenario_with_definitions,
+    load_scenario_with_options,
 };
 pub use spot_trace::{load_spot_trace, nodes_from_path, parse_spot_trace, SpotTrace};
 pub use trace::load_trace;

@@ -185,14 +185,24 @@ pub fn load_scenario_swf(
     opts: ReadOptions,
     cluster_from_header: bool,
 ) -> Result<(Scenario, JobDefinitions), InputError> {
+    let src = std::fs::read_to_string(path).map_err(|e| InputError::unreadable(path, &e))?;
+    load_scenario_text(path, &src, trace_override, opts, cluster_from_header)
+}
+
+/// [`load_scenario_swf`] on scenario text already in memory (`path` names the file for
+/// messages and is where relative paths start): `flotilla sweep` loads each grid point from
+/// the scenario's TOML with the point's values written in.
+pub fn load_scenario_text(
+    path: &Path,
+    src: &str,
+    trace_override: Option<&Path>,
+    opts: ReadOptions,
+    cluster_from_header: bool,
+) -> Result<(Scenario, JobDefinitions), InputError> {
     #[allow(unused_mut)] // the readers that skip lines fill it
     let mut skipped = SkippedLines::default();
-    let src = std::fs::read_to_string(path).map_err(|e| InputError::unreadable(path, &e))?;
-    let wire: WireScenario = toml::from_str(&src).map_err(|e| toml_error(path, &src, &e))?;
-    let ctx = Ctx {
-        file: path,
-        src: &src,
-    };
+    let wire: WireScenario = toml::from_str(src).map_err(|e| toml_error(path, src, &e))?;
+    let ctx = Ctx { file: path, src };
     let base = path.parent().unwrap_or(Path::new(""));
     let name = match &wire.name {
         Some(n) => ctx.name(n, "name")?,

@@ -33,6 +33,10 @@ pub(crate) struct WireScenario {
     pub(crate) swf: Option<super::swf_options::WireSwf>,
     pub(crate) alibaba: Option<super::alibaba::WireAlibaba>,
     pub(crate) catalog_filter: Option<Spanned<super::catalog_filter::WireCatalogFilter>>,
+    /// `[sweep]`: the grid of `flotilla sweep` and `flotilla plan` (read by `plan::grid`;
+    /// a single run ignores it).
+    #[allow(dead_code)]
+    pub(crate) sweep: Option<toml::Table>,
 }
 
 /// `[[compute_environments]]`.

@@ -1,0 +1,212 @@
+//! `flotilla sweep` and `flotilla plan` end to end: the binary on shipped fixtures.
+
+use serde_json::Value;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const HAND: &str = "tests/fixtures/plan/hand.toml";
+
+fn flotilla(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_flotilla"))
+        .args(args)
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .output()
+        .expect("the flotilla binary runs")
+}
+
+fn out_dir(tag: &str) -> (tempfile::TempDir, PathBuf) {
+    let t = tempfile::tempdir().unwrap();
+    let p = t.path().join(tag);
+    (t, p)
+}
+
+fn csv_rows(path: &Path) -> Vec<Vec<String>> {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let mut rows = vec![r.headers().unwrap().iter().map(String::from).collect()];
+    rows.extend(
+        r.records()
+            .map(|x| x.unwrap().iter().map(String::from).collect()),
+    );
+    rows
+}
+
+fn col(rows: &[Vec<String>], name: &str) -> Vec<f64> {
+    let k = rows[0]
+        .iter()
+        .position(|h| h == name)
+        .unwrap_or_else(|| panic!("no {name}"));
+    rows[1..].iter().map(|r| r[k].parse().unwrap()).collect()
+}
+
+/// Four 2-vCPU one-hour jobs at t = 0; c5.large ($0.085/h, 2 vCPUs), 60 s boot, 60 s idle.
+/// maxvCpus 2: one instance runs them in turn (waits 60, 3660, 7260, 10860 s; ends at
+/// 14,460 s, billed to 14,520 s). maxvCpus 4: two instances, two waves (waits 60 and
+/// 3,660 s; each billed 7,320 s). maxvCpus 8: four instances, one wave (each billed 3,720 s).
+fn hand_costs() -> [f64; 3] {
+    let hour = |s: f64| s / 3600.0 * 0.085;
+    [hour(14_520.0), 2.0 * hour(7_320.0), 4.0 * hour(3_720.0)]
+}
+
+#[test]
+fn sweep_csv_matches_the_hand_computation() {
+    let (_t, dir) = out_dir("hand");
+    let o = flotilla(&["sweep", HAND, "--out", dir.to_str().unwrap(), "--no-report"]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = csv_rows(&dir.join("sweep.csv"));
+    assert_eq!(rows.len(), 4, "three points");
+    for (got, want) in col(&rows, "total_cost_usd_mean").iter().zip(hand_costs()) {
+        assert!((got - want).abs() < 2e-6, "cost {got} vs {want}");
+    }
+    assert_eq!(col(&rows, "wait_p95_s_mean"), vec![10_860.0, 3_660.0, 60.0]);
+    assert_eq!(
+        col(&rows, "makespan_s_mean"),
+        vec![14_460.0, 7_260.0, 3_660.0]
+    );
+    // No Spot: every seed gives the same run, so sd 0 and the interval is the mean.
+    assert_eq!(col(&rows, "total_cost_usd_sd"), vec![0.0; 3]);
+    assert_eq!(
+        col(&rows, "wait_p95_s_ci95_hi"),
+        vec![10_860.0, 3_660.0, 60.0]
+    );
+    assert_eq!(col(&rows, "runs"), vec![3.0; 3]);
+    let runs = csv_rows(&dir.join("sweep-runs.csv"));
+    assert_eq!(runs.len(), 1 + 9);
+}
+
+fn plan(extra: &[&str]) -> (Output, Value) {
+    let (_t, dir) = out_dir("plan");
+    let mut args = vec![
+        "plan",
+        HAND,
+        "--out",
+        dir.to_str().unwrap(),
+        "--no-report",
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    let o = flotilla(&args);
+    let v: Value = serde_json::from_slice(&o.stdout)
+        .unwrap_or_else(|e| panic!("{e}: {}", String::from_utf8_lossy(&o.stderr)));
+    assert!(dir.join("plan.json").is_file());
+    (o, v)
+}
+
+#[test]
+fn plan_picks_the_cheapest_point_that_meets_the_targets() {
+    // p95 wait ≤ 2 h: maxvCpus 2 waits 3 h (out); 4 ($0.3457) beats 8 ($0.3513).
+    let (o, v) = plan(&["--max-p95-wait", "2h"]);
+    assert!(o.status.success());
+    let r = &v["recommendation"];
+    assert_eq!(r["best"]["point"], 1, "{r}");
+    assert_eq!(r["runner_up"]["point"], 2);
+    let cost = r["best"]["cost"]["mean"].as_f64().unwrap();
+    assert!((cost - hand_costs()[1]).abs() < 2e-6);
+    let others = r["others"].as_array().unwrap();
+    assert_eq!(others.len(), 1);
+    assert_eq!(others[0][0]["point"], 0);
+    assert!(others[0][1]
+        .as_str()
+        .unwrap()
+        .contains("p95 wait ≤ 2h in only 0/3 runs"));
+    // Only one wave of jobs waits under 30 minutes: maxvCpus 8.
+    let (_, v) = plan(&["--max-p95-wait", "30m"]);
+    assert_eq!(v["recommendation"]["best"]["point"], 2);
+    // A deadline of 2h30m rules out maxvCpus 2 (4h01m) but not 4 (2h01m).
+    let (_, v) = plan(&["--deadline", "2h30m"]);
+    assert_eq!(v["recommendation"]["best"]["point"], 1);
+}
+
+#[test]
+fn plan_with_no_answer_names_the_closest_point_and_what_it_needs() {
+    // Budget $0.345 and p95 wait ≤ 2 h: point 1 meets the wait, but costs $0.3457.
+    let (o, v) = plan(&["--max-p95-wait", "2h", "--budget", "0.345"]);
+    assert_eq!(o.status.code(), Some(3), "exit status 3: nothing feasible");
+    let r = &v["recommendation"];
+    assert!(r["best"].is_null());
+    assert_eq!(r["closest"][0]["point"], 1, "{r}");
+    assert_eq!(r["closest"][1][0], "--budget $0.3457");
+    let o = flotilla(&["plan", HAND, "--budget", "0.345", "--confidence", "0"]);
+    assert!(!o.status.success());
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--confidence 0: expected a share"));
+}
+
+#[test]
+fn sweep_csv_is_identical_with_one_and_two_threads() {
+    let grid = "tests/fixtures/plan/quickstart-grid.toml";
+    let read = |threads: &str| {
+        let (_t, dir) = out_dir(threads);
+        let o = flotilla(&[
+            "sweep",
+            "scenarios/quickstart.toml",
+            "--grid",
+            grid,
+            "--threads",
+            threads,
+            "--out",
+            dir.to_str().unwrap(),
+            "--no-report",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        let a = std::fs::read(dir.join("sweep.csv")).unwrap();
+        let b = std::fs::read(dir.join("sweep-runs.csv")).unwrap();
+        (a, b, dir, _t)
+    };
+    let (one, one_runs, dir, _t1) = read("1");
+    let (two, two_runs, _, _t2) = read("2");
+    assert!(one == two, "sweep.csv differs between 1 and 2 threads");
+    assert!(one_runs == two_runs, "sweep-runs.csv differs");
+    // The grid really varies the runs: seeds give different Spot interruptions and the
+    // points different costs.
+    let rows = csv_rows(&dir.join("sweep.csv"));
+    let costs = col(&rows, "total_cost_usd_mean");
+    assert_eq!(costs.len(), 6);
+    assert!(costs.windows(2).any(|w| w[0] != w[1]));
+    assert!(col(&rows, "total_cost_usd_sd").iter().any(|&sd| sd > 0.0));
+}
+
+#[test]
+fn bad_grids_say_where_and_what_to_do() {
+    let t = tempfile::tempdir().unwrap();
+    let g = t.path().join("g.toml");
+    std::fs::write(
+        &g,
+        "[[axis]]\npath = \"compute_environments[spto].idle_timeout_s\"\nvalues = [60]\n",
+    )
+    .unwrap();
+    let o = flotilla(&[
+        "sweep",
+        HAND,
+        "--grid",
+        g.to_str().unwrap(),
+        "--out",
+        t.path().join("o").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(!o.status.success());
+    assert!(err.contains("no element named `spto` (names: od)"), "{err}");
+    std::fs::write(&g, "[[axis]]\npath = \"compute_environments[od].computeResources.maxvCpus\"\nvalues = [\"many\"]\n").unwrap();
+    let o = flotilla(&[
+        "sweep",
+        HAND,
+        "--grid",
+        g.to_str().unwrap(),
+        "--out",
+        t.path().join("o").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("grid point 0 (maxvCpus=many)") && err.contains("maxvCpus"),
+        "{err}"
+    );
+    let o = flotilla(&[
+        "sweep",
+        "scenarios/quickstart.toml",
+        "--out",
+        t.path().join("o").to_str().unwrap(),
+    ]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("pass --grid GRID.toml or add a [sweep] section"),
+        "{err}"
+    );
+}
