@@ -4,7 +4,7 @@
 use super::CompareArgs;
 use crate::model::AllocationStrategy;
 use crate::record::{self, Summary};
-use anyhow::{bail, Context};
+use anyhow::Context;
 use rayon::prelude::*;
 use std::io::Write;
 use std::path::Path;
@@ -12,29 +12,8 @@ use std::process::ExitCode;
 
 /// Parses `--seeds`: `N` (base, base+1, … N seeds) or `A..B` (inclusive).
 pub(crate) fn parse_seeds(spec: &str, base: u64) -> anyhow::Result<Vec<u64>> {
-    if let Some((a, b)) = spec.split_once("..") {
-        let a: u64 = a
-            .trim()
-            .parse()
-            .with_context(|| format!("--seeds `{spec}`: bad start"))?;
-        let b: u64 = b
-            .trim()
-            .trim_start_matches('=')
-            .parse()
-            .with_context(|| format!("--seeds `{spec}`: bad end"))?;
-        if b < a {
-            bail!("--seeds `{spec}`: the range is empty");
-        }
-        return Ok((a..=b).collect());
-    }
-    let n: u64 = spec
-        .trim()
-        .parse()
-        .with_context(|| format!("--seeds `{spec}`: expected a count N or a range A..B"))?;
-    if n == 0 {
-        bail!("--seeds must be at least 1");
-    }
-    Ok((0..n).map(|k| base.wrapping_add(k)).collect())
+    let spec = crate::plan::grid::parse_seed_spec(spec).map_err(|m| anyhow::anyhow!("--{m}"))?;
+    Ok(spec.list(base))
 }
 
 pub(super) fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {

@@ -80,6 +80,16 @@ pub enum SeedSpec {
     Range(u64, u64),
 }
 
+impl SeedSpec {
+    /// The seeds, counted from `base` for a count.
+    pub fn list(&self, base: u64) -> Vec<u64> {
+        match *self {
+            SeedSpec::Count(n) => (0..n).map(|k| base.wrapping_add(k)).collect(),
+            SeedSpec::Range(a, b) => (a..=b).collect(),
+        }
+    }
+}
+
 /// A parsed grid.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Grid {
@@ -150,10 +160,7 @@ impl Grid {
 
     /// The seeds, counted from `base` for a count.
     pub fn seed_list(&self, base: u64) -> Vec<u64> {
-        match self.seeds {
-            SeedSpec::Count(n) => (0..n).map(|k| base.wrapping_add(k)).collect(),
-            SeedSpec::Range(a, b) => (a..=b).collect(),
-        }
+        self.seeds.list(base)
     }
 
     /// Every point, the last axis varying fastest.

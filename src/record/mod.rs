@@ -41,6 +41,19 @@ pub fn simulate(
     strategy: &str,
     events: Option<&mut dyn Write>,
 ) -> io::Result<SimRun> {
+    simulate_with_progress(scenario, strategy, events, None)
+}
+
+/// Called now and then with the simulated time reached (progress bars).
+pub type ProgressFn<'a> = &'a mut dyn FnMut(crate::model::SimTime);
+
+/// [`simulate`], calling `progress` every few thousand inputs.
+pub fn simulate_with_progress(
+    scenario: Scenario,
+    strategy: &str,
+    events: Option<&mut dyn Write>,
+    progress: Option<ProgressFn<'_>>,
+) -> io::Result<SimRun> {
     let mut summary = Summary {
         scenario: scenario.name.clone(),
         strategy: strategy.to_string(),
@@ -52,14 +65,17 @@ pub fn simulate(
     scenario.cluster.add_unmanaged_host_types();
     let mut engine = Engine::new(scenario.cluster.clone());
     let mut driver = SimDriver::new(scenario);
+    let mut nothing = |_| {};
+    let tick = progress.unwrap_or(&mut nothing);
     let stats = match events {
         Some(w) => {
             let mut log = EventLog::new(engine.cluster(), w);
-            let stats = run_loop(&mut engine, &mut driver, &mut log);
+            let mut obs = Ticking::new(&mut log, tick);
+            let stats = run_loop(&mut engine, &mut driver, &mut obs);
             log.finish()?;
             stats
         }
-        None => run_loop(&mut engine, &mut driver, &mut NoObserver),
+        None => run_loop(&mut engine, &mut driver, &mut Ticking::new(NoObserver, tick)),
     };
     let end = stats.end;
     let bills = metrics::bills(&engine, driver.prices(), end);
@@ -90,6 +106,45 @@ fn run_loop<O: driver::Observer>(
     }
 }
 
+/// Passes everything to `inner` and reports the simulated time every 8,192 inputs.
+struct Ticking<'a, O> {
+    inner: O,
+    tick: ProgressFn<'a>,
+    inputs: u32,
+}
+
+impl<'a, O> Ticking<'a, O> {
+    fn new(inner: O, tick: ProgressFn<'a>) -> Self {
+        Ticking {
+            inner,
+            tick,
+            inputs: 0,
+        }
+    }
+}
+
+impl<O: driver::Observer> driver::Observer for Ticking<'_, O> {
+    fn input(&mut self, now: crate::model::SimTime, input: &crate::engine::Input) {
+        self.inputs = self.inputs.wrapping_add(1);
+        if self.inputs % 8192 == 0 {
+            (self.tick)(now);
+        }
+        self.inner.input(now, input);
+    }
+    fn command(&mut self, now: crate::model::SimTime, command: &crate::engine::Command) {
+        self.inner.command(now, command);
+    }
+}
+
+impl<O: driver::Observer> driver::Observer for &mut O {
+    fn input(&mut self, now: crate::model::SimTime, input: &crate::engine::Input) {
+        (**self).input(now, input);
+    }
+    fn command(&mut self, now: crate::model::SimTime, command: &crate::engine::Command) {
+        (**self).command(now, command);
+    }
+}
+
 /// The default report directory of a run: `reports/<scenario>-<strategy>-<seed>`.
 pub fn default_dir(scenario: &str, strategy: &str, seed: u64) -> PathBuf {
     PathBuf::from("reports").join(format!("{scenario}-{strategy}-{seed}"))
@@ -97,11 +152,21 @@ pub fn default_dir(scenario: &str, strategy: &str, seed: u64) -> PathBuf {
 
 /// Runs `scenario` and writes its whole report into `dir` (created if needed).
 pub fn simulate_to_dir(scenario: Scenario, strategy: &str, dir: &Path) -> io::Result<SimRun> {
+    simulate_to_dir_with_progress(scenario, strategy, dir, None)
+}
+
+/// [`simulate_to_dir`] with a progress callback (see [`simulate_with_progress`]).
+pub fn simulate_to_dir_with_progress(
+    scenario: Scenario,
+    strategy: &str,
+    dir: &Path,
+    progress: Option<ProgressFn<'_>>,
+) -> io::Result<SimRun> {
     fs::create_dir_all(dir).map_err(|e| with_path(e, dir))?;
     let path = dir.join("events.jsonl");
     let file = File::create(&path).map_err(|e| with_path(e, &path))?;
     let mut events = BufWriter::with_capacity(1 << 20, file);
-    let run = simulate(scenario, strategy, Some(&mut events))?;
+    let run = simulate_with_progress(scenario, strategy, Some(&mut events), progress)?;
     events.flush()?;
     write_tables(dir, &run)?;
     Ok(run)
