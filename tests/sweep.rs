@@ -210,3 +210,86 @@ fn bad_grids_say_where_and_what_to_do() {
         "{err}"
     );
 }
+
+/// Every kind of parameter the issue names reaches the loaded scenario of a point.
+#[test]
+fn grid_values_reach_the_loaded_scenario() {
+    use flotilla::model::{AllocationStrategy, Market};
+    use flotilla::plan::grid::Grid;
+    use flotilla::plan::run::Base;
+    let load = |scenario: &str, grid: &str| {
+        let (base, _) = Base::read(Path::new(scenario), None, Default::default()).unwrap();
+        let g = Grid::from_table(&toml::from_str(grid).unwrap(), "test").unwrap();
+        let pts = g.points();
+        let s = base.load_point(&g, &pts[pts.len() - 1]).unwrap();
+        (base, s)
+    };
+    let (base, s) = load(
+        "scenarios/quickstart.toml",
+        r#"
+        [[axis]]
+        path = "strategy"
+        values = ["SPOT_PRICE_CAPACITY_OPTIMIZED"]
+        [[axis]]
+        path = "compute_environments[spot].computeResources.instanceTypes"
+        values = [["m5"]]
+        [[axis]]
+        path = "compute_environments[*].idle_timeout_s"
+        values = [45]
+        [[axis]]
+        path = "compute_environments[spot].computeResources.bidPercentage"
+        values = [55]
+        [[axis]]
+        path = "workload.arrival_rate_scale"
+        values = [4]
+        "#,
+    );
+    let spot = &s.cluster.compute_environments[0];
+    let od = &s.cluster.compute_environments[1];
+    assert_eq!(
+        spot.allocation_strategy,
+        AllocationStrategy::SpotPriceCapacityOptimized
+    );
+    // A Spot-only strategy becomes BEST_FIT_PROGRESSIVE on On-Demand, as in `compare`.
+    assert_eq!(od.market, Market::OnDemand);
+    assert_eq!(
+        od.allocation_strategy,
+        AllocationStrategy::BestFitProgressive
+    );
+    let families: Vec<&str> = spot
+        .instance_types
+        .iter()
+        .map(|&t| s.cluster.catalog.get(t).family.as_str())
+        .collect();
+    assert!(
+        !families.is_empty() && families.iter().all(|f| *f == "m5"),
+        "{families:?}"
+    );
+    assert_eq!(spot.idle_timeout.as_secs_f64(), 45.0);
+    assert_eq!(od.idle_timeout.as_secs_f64(), 45.0);
+    assert_eq!(spot.bid_percentage, 55);
+    // Arrivals four times as fast: every submit time a quarter of the scenario's.
+    let (plain, _) =
+        flotilla::input::load_scenario_with_options(&base.path, None, Default::default()).unwrap();
+    assert_eq!(plain.trace.len(), s.trace.len());
+    for (a, b) in plain.trace.iter().zip(&s.trace) {
+        assert_eq!(b.submit.0, (a.submit.0 as f64 / 4.0).round() as u64);
+    }
+    assert!(plain.trace.last().unwrap().submit.0 > 1000);
+    // Fair-share weights by shareIdentifier.
+    let (_, s) = load(
+        "scenarios/golden/fairshare.toml",
+        r#"
+        [[axis]]
+        path = "scheduling_policies[teams].fairsharePolicy.shareDistribution[b].weightFactor"
+        values = [0.25]
+        "#,
+    );
+    let fs = s.cluster.job_queues[0].fairshare_policy.as_ref().unwrap();
+    let w: Vec<f64> = fs
+        .share_distribution
+        .iter()
+        .map(|x| x.weight_factor)
+        .collect();
+    assert_eq!(w, vec![1.0, 0.25]);
+}
