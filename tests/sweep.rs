@@ -293,3 +293,38 @@ fn grid_values_reach_the_loaded_scenario() {
         .collect();
     assert_eq!(w, vec![1.0, 0.25]);
 }
+
+/// Racing reaches brute force's answer on a real 18-point space with fewer runs.
+#[test]
+fn racing_agrees_with_brute_force_on_quickstart() {
+    let plan = |mode: &str| -> Value {
+        let (_t, dir) = out_dir(mode);
+        let o = flotilla(&[
+            "plan",
+            "scenarios/quickstart.toml",
+            "--grid",
+            "tests/fixtures/plan/quickstart-space.toml",
+            "--max-p95-wait",
+            "20m",
+            "--search",
+            mode,
+            "--out",
+            dir.to_str().unwrap(),
+            "--no-report",
+            "--json",
+        ]);
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    let (grid, race) = (plan("grid"), plan("racing"));
+    assert_eq!(grid["stats"]["runs"], 144);
+    let runs = race["stats"]["runs"].as_u64().unwrap();
+    assert!(runs < 144, "racing ran {runs}");
+    let best = |v: &Value| v["recommendation"]["best"]["point"].clone();
+    assert!(best(&grid).is_u64());
+    assert_eq!(best(&grid), best(&race));
+    assert_eq!(
+        grid["recommendation"]["best"]["cost"]["mean"],
+        race["recommendation"]["best"]["cost"]["mean"]
+    );
+}
