@@ -7,6 +7,7 @@ mod generate;
 mod import_aws;
 #[cfg(feature = "live")]
 mod live;
+mod report;
 mod simulate;
 mod spot_fit;
 
@@ -29,7 +30,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run one simulation of a scenario and write its report
-    /// (summary.json, jobs.csv, instances.csv, events.jsonl).
+    /// (summary.json, jobs.csv, instances.csv, events.jsonl, charts and index.html).
     Simulate(SimulateArgs),
     /// Run several allocation strategies over several seeds, side by side (in parallel).
     Compare(CompareArgs),
@@ -51,6 +52,8 @@ pub enum Command {
     /// Fit the Spot interruption model to measured traces (traces/spot/measured) and print
     /// it next to the interruption-bucket model.
     SpotFit(spot_fit::SpotFitArgs),
+    /// (Re)build a run folder's charts and index.html from its files.
+    Report(report::ReportArgs),
 }
 
 /// `flotilla simulate`.
@@ -93,6 +96,9 @@ pub struct SimulateArgs {
     /// (docs/swf.md).
     #[arg(long)]
     pub cluster_from_header: bool,
+    /// Skip the charts and index.html (docs/reports.md).
+    #[arg(long)]
+    pub no_report: bool,
 }
 
 /// `flotilla import-aws`.
@@ -158,6 +164,9 @@ pub struct CompareArgs {
     /// in summary.json as `skipped_lines`) instead of stopping at the first.
     #[arg(long)]
     pub skip_bad_lines: bool,
+    /// Skip the charts and index.html (docs/reports.md).
+    #[arg(long)]
+    pub no_report: bool,
 }
 
 /// `flotilla validate`.
@@ -185,6 +194,7 @@ pub fn main() -> ExitCode {
         Command::Live(a) => live::run(a),
         Command::Diff(a) => diff::run(a),
         Command::SpotFit(a) => spot_fit::run(a),
+        Command::Report(a) => report::run(a),
     };
     match result {
         Ok(code) => code,
