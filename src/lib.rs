@@ -13,6 +13,7 @@
 //!   driver.rs  run(engine, driver, observer)  ── the loop every driver shares
 //!   sim/       SimDriver: virtual clock, event queue (time, seq), EC2 fleet model
 //!   record/    summary.json, jobs.csv, instances.csv, events.jsonl
+//!   report/    charts (SVG, PNG) and index.html from a run folder (feature `cli`)
 //! ```
 //!
 //! Glossary (AWS Batch and EC2 words, spelled as AWS spells them):
@@ -45,5 +46,7 @@ pub mod model;
 #[cfg(feature = "cli")]
 pub mod plan;
 pub mod record;
+#[cfg(feature = "cli")]
+pub mod report;
 pub mod scenario;
 pub mod sim;

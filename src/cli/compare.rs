@@ -4,6 +4,7 @@
 use super::CompareArgs;
 use crate::model::AllocationStrategy;
 use crate::record::{self, Summary};
+use crate::report::StrategyRow;
 use anyhow::Context;
 use rayon::prelude::*;
 use std::io::Write;
@@ -40,16 +41,27 @@ pub(super) fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
         .num_threads(a.threads.unwrap_or(0))
         .build()?;
     let keep = a.keep_runs.then(|| dir.join("runs"));
-    let results: Vec<anyhow::Result<Summary>> = pool.install(|| {
+    let want_waits = !a.no_report;
+    let results: Vec<anyhow::Result<(Summary, Vec<f64>)>> = pool.install(|| {
         tasks
             .par_iter()
-            .map(|&(s, seed)| one_run(&base, s, seed, keep.as_deref()))
+            .map(|&(s, seed)| one_run(&base, s, seed, keep.as_deref(), want_waits))
             .collect()
     });
-    let runs: Vec<Summary> = results.into_iter().collect::<anyhow::Result<_>>()?;
+    let (runs, waits): (Vec<Summary>, Vec<Vec<f64>>) = results
+        .into_iter()
+        .collect::<anyhow::Result<Vec<_>>>()?
+        .into_iter()
+        .unzip();
     let rows = table(&strategies, &runs);
     write_csv(&dir.join("compare.csv"), &rows)?;
     write_runs_csv(&dir.join("compare-runs.csv"), &runs)?;
+    if want_waits {
+        let report_rows: Vec<StrategyRow> = rows.iter().map(StrategyRow::from).collect();
+        let pooled = pool_waits(&strategies, &runs, waits);
+        crate::report::write_compare_report(&dir, &base.name, &report_rows, &pooled)
+            .with_context(|| format!("writing the report in {}", dir.display()))?;
+    }
     if a.json {
         println!("{}", serde_json::to_string_pretty(&rows)?);
     } else {
@@ -58,12 +70,14 @@ pub(super) fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// One run's summary and, when `want_waits`, its jobs' queue waits (seconds) for the report.
 fn one_run(
     base: &crate::scenario::Scenario,
     strategy: AllocationStrategy,
     seed: u64,
     keep: Option<&Path>,
-) -> anyhow::Result<Summary> {
+    want_waits: bool,
+) -> anyhow::Result<(Summary, Vec<f64>)> {
     let mut scenario = base.clone();
     scenario.seed = seed;
     scenario.apply_strategy(strategy);
@@ -77,7 +91,55 @@ fn one_run(
         }
         None => record::simulate(scenario, label, None)?,
     };
-    Ok(run.summary)
+    let waits = if want_waits {
+        run.engine
+            .jobs()
+            .iter()
+            .filter_map(|j| {
+                j.first_running_at()
+                    .map(|r| r.saturating_since(j.submitted_at))
+            })
+            .map(|d| d.as_millis() as f64 / 1000.0)
+            .collect()
+    } else {
+        Vec::new()
+    };
+    Ok((run.summary, waits))
+}
+
+/// Each strategy's waits, its runs' pooled (runs come in task order, so this is
+/// deterministic).
+fn pool_waits(
+    strategies: &[AllocationStrategy],
+    runs: &[Summary],
+    waits: Vec<Vec<f64>>,
+) -> Vec<(String, Vec<f64>)> {
+    let mut pooled: Vec<(String, Vec<f64>)> = strategies
+        .iter()
+        .map(|s| (s.as_str().to_string(), Vec::new()))
+        .collect();
+    for (r, w) in runs.iter().zip(waits) {
+        if let Some(p) = pooled.iter_mut().find(|p| p.0 == r.strategy) {
+            p.1.extend(w);
+        }
+    }
+    pooled
+}
+
+impl From<&Row> for StrategyRow {
+    fn from(r: &Row) -> Self {
+        StrategyRow {
+            strategy: r.strategy.clone(),
+            runs: r.runs,
+            total_cost_usd: r.total_cost_usd,
+            on_demand_cost_usd: r.on_demand_cost_usd,
+            spot_cost_usd: r.spot_cost_usd,
+            wait_p95_s: r.wait_p95_s,
+            makespan_s: r.makespan_s,
+            spot_interruptions: r.spot_interruptions,
+            jobs_failed: r.jobs_failed,
+        }
+    }
 }
 
 /// One line of the comparison: means over seeds.

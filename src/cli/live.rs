@@ -35,6 +35,9 @@ pub struct LiveArgs {
     /// Print summary.json to stdout instead of the human summary.
     #[arg(long)]
     pub json: bool,
+    /// Skip the charts and index.html (docs/reports.md).
+    #[arg(long)]
+    pub no_report: bool,
 }
 
 pub(super) fn run(a: LiveArgs) -> anyhow::Result<ExitCode> {
@@ -50,6 +53,9 @@ pub(super) fn run(a: LiveArgs) -> anyhow::Result<ExitCode> {
         Some(dir) => live::resume_live(dir, &opts)?,
         None => live::run_live(&opts)?,
     };
+    if !a.no_report {
+        crate::report::write_run_report(&run.dir)?;
+    }
     super::simulate::warn_unplaceable(&run.summary);
     if a.json {
         println!("{}", serde_json::to_string_pretty(&run.summary)?);

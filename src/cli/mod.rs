@@ -8,6 +8,7 @@ mod import_aws;
 #[cfg(feature = "live")]
 mod live;
 mod plan;
+mod report;
 mod simulate;
 mod spot_fit;
 mod sweep;
@@ -32,7 +33,7 @@ pub struct Cli {
 #[derive(Subcommand, Debug)]
 pub enum Command {
     /// Run one simulation of a scenario and write its report
-    /// (summary.json, jobs.csv, instances.csv, events.jsonl).
+    /// (summary.json, jobs.csv, instances.csv, events.jsonl, charts and index.html).
     Simulate(SimulateArgs),
     /// Run several allocation strategies over several seeds, side by side (in parallel).
     Compare(CompareArgs),
@@ -60,6 +61,8 @@ pub enum Command {
     /// Fit the Spot interruption model to measured traces (traces/spot/measured) and print
     /// it next to the interruption-bucket model.
     SpotFit(spot_fit::SpotFitArgs),
+    /// (Re)build a run folder's charts and index.html from its files.
+    Report(report::ReportArgs),
 }
 
 /// `flotilla simulate`.
@@ -102,6 +105,9 @@ pub struct SimulateArgs {
     /// (docs/swf.md).
     #[arg(long)]
     pub cluster_from_header: bool,
+    /// Skip the charts and index.html (docs/reports.md).
+    #[arg(long)]
+    pub no_report: bool,
 }
 
 /// `flotilla import-aws`.
@@ -167,6 +173,9 @@ pub struct CompareArgs {
     /// in summary.json as `skipped_lines`) instead of stopping at the first.
     #[arg(long)]
     pub skip_bad_lines: bool,
+    /// Skip the charts and index.html (docs/reports.md).
+    #[arg(long)]
+    pub no_report: bool,
 }
 
 /// `flotilla validate`.
@@ -196,6 +205,7 @@ pub fn main() -> ExitCode {
         Command::Live(a) => live::run(a),
         Command::Diff(a) => diff::run(a),
         Command::SpotFit(a) => spot_fit::run(a),
+        Command::Report(a) => report::run(a),
     };
     match result {
         Ok(code) => code,

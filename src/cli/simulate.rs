@@ -34,6 +34,10 @@ pub(super) fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
     if a.aws_json {
         record::aws_json::write_aws_json(&dir, &run.engine, epoch_ms)?;
     }
+    if !a.no_report {
+        crate::report::write_run_report(&dir)
+            .with_context(|| format!("writing the charts and index.html in {}", dir.display()))?;
+    }
     warn_unplaceable(&run.summary);
     if a.json {
         println!("{}", serde_json::to_string_pretty(&run.summary)?);

@@ -75,7 +75,11 @@ pub fn simulate_with_progress(
             log.finish()?;
             stats
         }
-        None => run_loop(&mut engine, &mut driver, &mut Ticking::new(NoObserver, tick)),
+        None => run_loop(
+            &mut engine,
+            &mut driver,
+            &mut Ticking::new(NoObserver, tick),
+        ),
     };
     let end = stats.end;
     let bills = metrics::bills(&engine, driver.prices(), end);

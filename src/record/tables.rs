@@ -100,7 +100,7 @@ fn gpu_list(ids: &[u32]) -> String {
 /// Writes one row per instance the engine asked for.
 ///
 /// Columns: `instance_id, compute_environment, instance_type, market, launched_s, ready_s,
-/// terminated_s, billed_s, cost_usd, jobs_hosted, interrupted, launch_failure`, and
+/// terminated_s, billed_s, cost_usd, jobs_hosted, interrupted, launch_failure, vcpus`, and
 /// `availability_zone` when `zones` is given (runs with Spot zones; empty for On-Demand).
 pub fn write_instances<W: Write>(
     out: W,
@@ -122,6 +122,9 @@ pub fn write_instances<W: Write>(
         "jobs_hosted",
         "interrupted",
         "launch_failure",
+        // Last so that readers of the older layout by position still work; reports chart
+        // paid vCPUs from it without the catalog.
+        "vcpus",
     ];
     if zones.is_some() {
         header.push("availability_zone");
@@ -144,6 +147,7 @@ pub fn write_instances<W: Write>(
             r.launch_failure
                 .map(|f| f.as_str().to_string())
                 .unwrap_or_default(),
+            cluster.catalog.get(r.instance_type).vcpus.to_string(),
         ];
         if let Some(z) = zones {
             row.push(z.get(i).cloned().unwrap_or_default());
