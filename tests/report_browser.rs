@@ -84,6 +84,23 @@ fn reports_render_in_a_browser_with_every_chart() {
         rows: vec![vec!["maxvCpus=128".into(), "14.00".into()]],
     };
     write_sweep_report(&sweep, "flotilla sweep: test", &sweep_points(), &[table]).unwrap();
+    // A real plan folder: `flotilla plan` over a small grid, the recommended point marked.
+    let plan = tmp.path().join("plan");
+    flotilla(&[
+        "plan",
+        "scenarios/quickstart.toml",
+        "--grid",
+        "tests/fixtures/plan/quickstart-grid.toml",
+        "--max-p95-wait",
+        "30m",
+        "--out",
+        plan.to_str().unwrap(),
+    ]);
+    let html = std::fs::read_to_string(plan.join("index.html")).unwrap();
+    assert!(
+        html.contains("(recommended)"),
+        "the plan's table marks its answer"
+    );
     eprintln!(
         "reports written in {:.1} s",
         started.elapsed().as_secs_f64()
@@ -93,6 +110,7 @@ fn reports_render_in_a_browser_with_every_chart() {
         (run.as_path(), &RUN_CHARTS[..]),
         (cmp.as_path(), &COMPARE_CHARTS[..]),
         (sweep.as_path(), &SWEEP_CHARTS[..]),
+        (plan.as_path(), &SWEEP_CHARTS[..]),
     ];
     let interrupted = run_had_interruptions(&run);
     for (dir, names) in pages {

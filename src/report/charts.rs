@@ -571,6 +571,18 @@ fn draw_scatter<DB: DrawingBackend>(
                 .map(|p| Circle::new((p.x, p.y), 5, front_c.filled())),
         )
         .map_err(fail)?;
+    // Front points carry their number (the label up to `:`); the table says what each is.
+    let small = TextStyle::from((FAMILY, 12).into_font())
+        .color(&front_c)
+        .pos(Pos::new(HPos::Left, VPos::Top));
+    for p in c.points.iter().filter(|p| p.front && !p.recommended) {
+        let tag = format!("#{}", p.label.split(':').next().unwrap_or(&p.label));
+        chart
+            .draw_series(std::iter::once(
+                EmptyElement::at((p.x, p.y)) + Text::new(tag, (8, 4), small.clone()),
+            ))
+            .map_err(fail)?;
+    }
     for p in c.points.iter().filter(|p| p.recommended) {
         chart
             .draw_series(std::iter::once(Circle::new(
