@@ -52,6 +52,8 @@ fn sweep_csv_matches_the_hand_computation() {
     let (_t, dir) = out_dir("hand");
     let o = flotilla(&["sweep", HAND, "--out", dir.to_str().unwrap(), "--no-report"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // stderr is not a terminal here: no progress bar, nothing at all.
+    assert!(o.stderr.is_empty(), "{}", String::from_utf8_lossy(&o.stderr));
     let rows = csv_rows(&dir.join("sweep.csv"));
     assert_eq!(rows.len(), 4, "three points");
     for (got, want) in col(&rows, "total_cost_usd_mean").iter().zip(hand_costs()) {
@@ -327,4 +329,36 @@ fn racing_agrees_with_brute_force_on_quickstart() {
         grid["recommendation"]["best"]["cost"]["mean"],
         race["recommendation"]["best"]["cost"]["mean"]
     );
+}
+
+/// On a terminal (a pseudo-terminal from util-linux's `script`) the sweep shows a progress
+/// bar counting runs; `--quiet` hides it.
+#[test]
+fn progress_bar_on_a_terminal_only() {
+    if Command::new("script").arg("--version").output().is_err() {
+        assert!(std::env::var("CI").as_deref() != Ok("true"), "`script` (util-linux) missing");
+        eprintln!("SKIPPED: no `script` command to make a terminal");
+        return;
+    }
+    let t = tempfile::tempdir().unwrap();
+    let run = |extra: &str| {
+        let cmd = format!(
+            "{} sweep {HAND} --out {} --no-report {extra}",
+            env!("CARGO_BIN_EXE_flotilla"),
+            t.path().join("o").display()
+        );
+        let log = t.path().join("tty.log");
+        let o = Command::new("script")
+            .args(["-qec", &cmd, log.to_str().unwrap()])
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .output()
+            .unwrap();
+        assert!(o.status.success());
+        std::fs::read_to_string(&log).unwrap()
+    };
+    let shown = run("");
+    assert!(shown.contains("/9 runs"), "{shown}");
+    let quiet = run("--quiet");
+    assert!(!quiet.contains("/9 runs"), "{quiet}");
+    assert!(quiet.contains("Pareto front"));
 }

@@ -42,12 +42,18 @@ pub(super) fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
         .build()?;
     let keep = a.keep_runs.then(|| dir.join("runs"));
     let want_waits = !a.no_report;
+    let bar = super::sweep::progress(tasks.len() as u64, a.quiet, "compare");
     let results: Vec<anyhow::Result<(Summary, Vec<f64>)>> = pool.install(|| {
         tasks
             .par_iter()
-            .map(|&(s, seed)| one_run(&base, s, seed, keep.as_deref(), want_waits))
+            .map(|&(s, seed)| {
+                let r = one_run(&base, s, seed, keep.as_deref(), want_waits);
+                bar.inc(1);
+                r
+            })
             .collect()
     });
+    bar.finish_and_clear();
     let (runs, waits): (Vec<Summary>, Vec<Vec<f64>>) = results
         .into_iter()
         .collect::<anyhow::Result<Vec<_>>>()?

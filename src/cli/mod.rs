@@ -108,6 +108,9 @@ pub struct SimulateArgs {
     /// Skip the charts and index.html (docs/reports.md).
     #[arg(long)]
     pub no_report: bool,
+    /// No progress bar (it is shown only when stderr is a terminal anyway).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// `flotilla import-aws`.
@@ -176,6 +179,9 @@ pub struct CompareArgs {
     /// Skip the charts and index.html (docs/reports.md).
     #[arg(long)]
     pub no_report: bool,
+    /// No progress bar (it is shown only when stderr is a terminal anyway).
+    #[arg(long)]
+    pub quiet: bool,
 }
 
 /// `flotilla validate`.

@@ -27,8 +27,12 @@ pub(super) fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
         .unwrap_or_else(|| record::default_dir(&scenario.name, &label, scenario.seed));
     let started = Instant::now();
     let epoch_ms = scenario.epoch_ms;
-    let mut run = record::simulate_to_dir(scenario, &label, &dir)
+    let last_submit_s = scenario.trace.last().map_or(0, |j| j.submit.0 / 1000);
+    let bar = super::sweep::time_progress(last_submit_s, a.quiet);
+    let mut tick = |now: crate::model::SimTime| bar.set_position((now.0 / 1000).min(last_submit_s));
+    let mut run = record::simulate_to_dir_with_progress(scenario, &label, &dir, Some(&mut tick))
         .with_context(|| format!("writing the report to {}", dir.display()))?;
+    bar.finish_and_clear();
     run.summary.wall_seconds = started.elapsed().as_secs_f64();
     record::write_summary(&dir, &run.summary)?;
     if a.aws_json {

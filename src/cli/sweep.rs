@@ -137,6 +137,21 @@ pub(super) fn progress(total: u64, quiet: bool, what: &str) -> ProgressBar {
     bar
 }
 
+/// A progress bar over simulated time up to the last submission (a run then drains its
+/// queues), on stderr when it is a terminal and not `--quiet`.
+pub(super) fn time_progress(last_submit_s: u64, quiet: bool) -> ProgressBar {
+    if quiet || !std::io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let bar = ProgressBar::new(last_submit_s.max(1));
+    let style = ProgressStyle::with_template(
+        "simulating [{elapsed_precise}] {wide_bar} {pos}/{len} s of submissions (ETA {eta})",
+    )
+    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    bar.set_style(style);
+    bar
+}
+
 pub(super) fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {
     let space = Space::load(&a.space, "sweep")?;
     let points = space.grid.points();
