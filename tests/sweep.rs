@@ -53,7 +53,11 @@ fn sweep_csv_matches_the_hand_computation() {
     let o = flotilla(&["sweep", HAND, "--out", dir.to_str().unwrap(), "--no-report"]);
     assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
     // stderr is not a terminal here: no progress bar, nothing at all.
-    assert!(o.stderr.is_empty(), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(
+        o.stderr.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&o.stderr)
+    );
     let rows = csv_rows(&dir.join("sweep.csv"));
     assert_eq!(rows.len(), 4, "three points");
     for (got, want) in col(&rows, "total_cost_usd_mean").iter().zip(hand_costs()) {
@@ -336,7 +340,10 @@ fn racing_agrees_with_brute_force_on_quickstart() {
 #[test]
 fn progress_bar_on_a_terminal_only() {
     if Command::new("script").arg("--version").output().is_err() {
-        assert!(std::env::var("CI").as_deref() != Ok("true"), "`script` (util-linux) missing");
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "`script` (util-linux) missing"
+        );
         eprintln!("SKIPPED: no `script` command to make a terminal");
         return;
     }
