@@ -300,10 +300,11 @@ fn grid_values_reach_the_loaded_scenario() {
     assert_eq!(w, vec![1.0, 0.25]);
 }
 
-/// Racing reaches brute force's answer on a real 18-point space with fewer runs.
+/// Racing reaches brute force's answer on a real 18-point space with fewer runs, and makes
+/// the same runs (same sweep.csv) whatever the thread count.
 #[test]
 fn racing_agrees_with_brute_force_on_quickstart() {
-    let plan = |mode: &str| -> Value {
+    let plan = |mode: &str, threads: &str| -> (Value, Vec<u8>) {
         let (_t, dir) = out_dir(mode);
         let o = flotilla(&[
             "plan",
@@ -314,15 +315,20 @@ fn racing_agrees_with_brute_force_on_quickstart() {
             "20m",
             "--search",
             mode,
+            "--threads",
+            threads,
             "--out",
             dir.to_str().unwrap(),
             "--no-report",
             "--json",
         ]);
         assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
-        serde_json::from_slice(&o.stdout).unwrap()
+        let csv = std::fs::read(dir.join("sweep.csv")).unwrap();
+        (serde_json::from_slice(&o.stdout).unwrap(), csv)
     };
-    let (grid, race) = (plan("grid"), plan("racing"));
+    let (grid, _) = plan("grid", "2");
+    let (race, race_csv) = plan("racing", "1");
+    let (race3, race3_csv) = plan("racing", "3");
     assert_eq!(grid["stats"]["runs"], 144);
     let runs = race["stats"]["runs"].as_u64().unwrap();
     assert!(runs < 144, "racing ran {runs}");
@@ -333,8 +339,12 @@ fn racing_agrees_with_brute_force_on_quickstart() {
         grid["recommendation"]["best"]["cost"]["mean"],
         race["recommendation"]["best"]["cost"]["mean"]
     );
+    assert_eq!(race["stats"], race3["stats"]);
+    assert!(
+        race_csv == race3_csv,
+        "racing's sweep.csv differs between 1 and 3 threads"
+    );
 }
-
 /// On a terminal (a pseudo-terminal from util-linux's `script`) the sweep shows a progress
 /// bar counting runs; `--quiet` hides it.
 #[test]

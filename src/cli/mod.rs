@@ -228,7 +228,10 @@ fn validate(a: ValidateArgs) -> anyhow::Result<ExitCode> {
         skip_bad_lines: a.skip_bad_lines,
     };
     for f in &a.files {
-        match crate::input::validate_file_with_options(f, opts) {
+        match crate::input::validate_file_with_options(f, opts).and_then(|r| {
+            sweep::check_sweep_section(f)?;
+            Ok(r)
+        }) {
             Ok((what, skipped)) => {
                 println!("ok: {}: {what}", f.display());
                 if let Some(r) = skipped.report() {

@@ -7,7 +7,7 @@ use crate::plan::recommend::{
     judge, parse_duration, recommend, show_duration, show_usd, Recommendation, Target, Verdict,
 };
 use crate::plan::run::Task;
-use crate::plan::search::{mark_dropped, search, Search, SearchStats};
+use crate::plan::search::{mark_dropped, search, Fate, Search, SearchStats};
 use crate::plan::table;
 use anyhow::bail;
 use clap::Args;
@@ -20,6 +20,10 @@ pub const NOTHING_FEASIBLE: u8 = 3;
 
 /// Above this many points, `--search auto` races instead of running every seed everywhere.
 const RACE_ABOVE_POINTS: usize = 16;
+
+/// Points racing runs to completion at a time: few, so the cost cut bites early; each point
+/// runs its remaining seeds in parallel, which keeps the cores busy.
+const RACE_BATCH: usize = 4;
 
 /// `flotilla plan`.
 #[derive(Args, Debug)]
@@ -104,7 +108,9 @@ pub(super) fn run(a: PlanArgs) -> anyhow::Result<ExitCode> {
             .collect();
         space.run(&tasks, &bar).map_err(|e| e.to_string())
     };
-    let batch = (space.threads * 2).max(4);
+    // A fixed batch, not one per thread: what the cost cut drops depends on the batches,
+    // and the answer must not depend on --threads.
+    let batch = RACE_BATCH;
     let (evaluated, stats) = search(
         mode,
         points.len(),
@@ -136,7 +142,9 @@ pub(super) fn run(a: PlanArgs) -> anyhow::Result<ExitCode> {
     let rec = recommend(verdicts, &targets, a.confidence);
     let refs: Vec<&Point> = evaluated.iter().map(|e| &points[e.point]).collect();
     let runs: Vec<_> = evaluated.iter().map(|e| e.runs.clone()).collect();
-    let rows = table::rows(&space.grid, &refs, &runs);
+    let mut rows = table::rows(&space.grid, &refs, &runs);
+    let complete: Vec<bool> = evaluated.iter().map(|e| e.fate == Fate::Complete).collect();
+    table::mark_fronts(&mut rows, &complete);
     write_tables(&space, &refs, &runs, &rows)?;
     let out = serde_json::json!({
         "scenario": space.base.name,

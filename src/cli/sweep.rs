@@ -13,6 +13,9 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Instant;
 
+/// Most runs one sweep may ask for (its summaries alone are ~1 KB each).
+const MAX_RUNS: usize = 10_000_000;
+
 /// What `sweep` and `plan` share: the scenario, its grid, seeds, threads and output.
 #[derive(Args, Debug, Clone)]
 pub struct SpaceArgs {
@@ -29,9 +32,14 @@ pub struct SpaceArgs {
     /// Worker threads (default: all cores). Results do not depend on it.
     #[arg(long)]
     pub threads: Option<usize>,
-    /// Job trace to use instead of the scenario's.
+    /// Job trace to use instead of the scenario's (CSV, SWF or Alibaba task list; convert
+    /// describe-jobs JSON with `import-aws --jobs` first).
     #[arg(long)]
     pub trace: Option<PathBuf>,
+    /// With an SWF trace: add an UNMANAGED compute environment of the machine its header
+    /// describes (docs/swf.md).
+    #[arg(long)]
+    pub cluster_from_header: bool,
     /// Output folder (default: `reports/<scenario>-sweep/` or `-plan/`).
     #[arg(long)]
     pub out: Option<PathBuf>,
@@ -77,7 +85,8 @@ impl Space {
             skip_bad_lines: a.skip_bad_lines,
         };
         let (base, own) =
-            Base::read(&a.scenario, a.trace.clone(), opts).map_err(anyhow::Error::msg)?;
+            Base::read_with(&a.scenario, a.trace.clone(), opts, a.cluster_from_header)
+                .map_err(anyhow::Error::msg)?;
         let mut grid = match (&a.grid, own) {
             (Some(g), _) => Grid::read(g).map_err(anyhow::Error::msg)?,
             (None, Some(t)) => {
@@ -94,6 +103,15 @@ impl Space {
             grid.seeds = parse_seed_spec(s).map_err(|m| anyhow::anyhow!("--seeds: {m}"))?;
         }
         let seeds = grid.seed_list(base.seed);
+        let runs = grid.points().len().saturating_mul(seeds.len());
+        if runs > MAX_RUNS {
+            bail!(
+                "{runs} runs (points × seeds) is more than {MAX_RUNS}: use fewer seeds or axis \
+                 values"
+            );
+        }
+        // Every point loads before any run: a bad value costs nothing.
+        crate::plan::run::check_points(&base, &grid, &grid.points()).map_err(anyhow::Error::msg)?;
         let pool = rayon::ThreadPoolBuilder::new()
             .num_threads(a.threads.unwrap_or(0))
             .build()?;
@@ -119,6 +137,29 @@ impl Space {
         self.pool
             .install(|| run_tasks(&self.base, &self.grid, tasks, &tick))
             .map_err(anyhow::Error::msg)
+    }
+}
+
+/// `validate`: a scenario's `[sweep]` section must be a grid (its values are checked when a
+/// sweep loads each point).
+pub(super) fn check_sweep_section(path: &Path) -> Result<(), crate::input::InputError> {
+    let is_toml = path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("toml"));
+    let Some(src) = is_toml
+        .then(|| std::fs::read_to_string(path).ok())
+        .flatten()
+    else {
+        return Ok(());
+    };
+    let Ok(t) = toml::from_str::<toml::Table>(&src) else {
+        return Ok(()); // the scenario check already said what is wrong
+    };
+    match t.get("sweep") {
+        Some(toml::Value::Table(s)) => Grid::from_table(s, "[sweep]")
+            .map(drop)
+            .map_err(|m| crate::input::InputError::new(path, m)),
+        _ => Ok(()),
     }
 }
 

@@ -90,6 +90,13 @@ impl SeedSpec {
     }
 }
 
+/// Most seeds a sweep (or `compare`) takes: far more than a confidence interval needs, and
+/// small enough that the seed list itself is never a memory problem.
+pub const MAX_SEEDS: u64 = 1_000_000;
+
+/// Most points a grid may have.
+pub const MAX_POINTS: usize = 1_000_000;
+
 /// A parsed grid.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Grid {
@@ -141,6 +148,17 @@ impl Grid {
             .enumerate()
             .map(|(k, a)| axis(a, &format!("axis[{k}]")).map_err(|(f, m)| err(&f, m)))
             .collect::<Result<Vec<_>, _>>()?;
+        let points = axes
+            .iter()
+            .try_fold(1usize, |n, a| n.checked_mul(a.values.len()))
+            .filter(|&n| n <= MAX_POINTS);
+        if points.is_none() {
+            return Err(err(
+                "axis",
+                format!("the grid has more than {MAX_POINTS} points; use fewer axes or values"),
+            ));
+        }
+        check_distinct_paths(&axes).map_err(|m| err("axis", m))?;
         Ok(Grid { seeds, axes })
     }
 
@@ -214,15 +232,54 @@ pub fn parse_seed_spec(spec: &str) -> Result<SeedSpec, String> {
         if b < a {
             return Err(format!("seeds `{spec}`: the range is empty"));
         }
+        if b - a >= MAX_SEEDS {
+            return Err(format!(
+                "seeds `{spec}`: more than {MAX_SEEDS} seeds; use a shorter range"
+            ));
+        }
         return Ok(SeedSpec::Range(a, b));
     }
     match spec.trim().parse::<u64>() {
         Ok(0) => Err("seeds must be at least 1".into()),
+        Ok(n) if n > MAX_SEEDS => Err(format!(
+            "seeds `{spec}`: more than {MAX_SEEDS} seeds; use fewer"
+        )),
         Ok(n) => Ok(SeedSpec::Count(n)),
         Err(_) => Err(format!(
             "seeds `{spec}`: expected a count N or a range A..B"
         )),
     }
+}
+
+/// Two axes setting the same field would make the later one win silently and the earlier
+/// one's label lie.
+fn check_distinct_paths(axes: &[Axis]) -> Result<(), String> {
+    let mut seen: Vec<(String, &str)> = Vec::new();
+    for a in axes {
+        let mut mine: Vec<String> = Vec::new();
+        for v in &a.values {
+            for s in &v.settings {
+                let key = match s {
+                    Setting::Field(p, _) => p.to_string(),
+                    Setting::Strategy(_) => STRATEGY.to_string(),
+                    Setting::ArrivalRateScale(_) => ARRIVAL_RATE_SCALE.to_string(),
+                };
+                if !mine.contains(&key) {
+                    mine.push(key);
+                }
+            }
+        }
+        for key in mine {
+            if let Some((_, other)) = seen.iter().find(|(k, _)| *k == key) {
+                return Err(format!(
+                    "`{key}` is set by two axes (`{other}` and `{}`); one field, one axis",
+                    a.name
+                ));
+            }
+            seen.push((key, a.name.as_str()));
+        }
+    }
+    Ok(())
 }
 
 type FieldErr = (String, String);
@@ -410,6 +467,12 @@ mod tests {
         assert!(e.contains("seeds: expected a count"), "{e}");
         let e = grid("[[axis]]\nvalues = [1]").unwrap_err();
         assert!(e.contains("axis[0].values[0]: without `path`"), "{e}");
+        let e = grid("[[axis]]\npath = \"a.b\"\nvalues = [1]\n[[axis]]\nname = \"t\"\nvalues = [{ \"a.b\" = 2 }]")
+            .unwrap_err();
+        assert!(e.contains("`a.b` is set by two axes (`b` and `t`)"), "{e}");
+        let e = grid("seeds = \"0..18446744073709551615\"\n[[axis]]\npath = \"a\"\nvalues = [1]")
+            .unwrap_err();
+        assert!(e.contains("more than 1000000 seeds"), "{e}");
         let e = grid("sweeps = 1").unwrap_err();
         assert!(e.contains("sweeps: unknown key"), "{e}");
         let e = grid("[[axis]]\npath = \"workload.arrival_rate_scale\"\nvalues = [0]").unwrap_err();
@@ -423,5 +486,9 @@ mod tests {
         assert!(parse_seed_spec("0").is_err());
         assert!(parse_seed_spec("5..2").is_err());
         assert!(parse_seed_spec("x").is_err());
+        assert!(parse_seed_spec("100000000000")
+            .unwrap_err()
+            .contains("use fewer"));
+        assert_eq!(parse_seed_spec("1000000"), Ok(SeedSpec::Count(1_000_000)));
     }
 }

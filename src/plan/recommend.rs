@@ -107,16 +107,20 @@ pub struct Verdict {
     pub dropped: Option<String>,
 }
 
-/// Runs a point needs to pass out of `n` for confidence `c`.
+/// Runs a point needs to pass out of `n` for confidence `c`: ⌈c·n⌉, and never fewer than
+/// one (a point that met the targets in no run is never recommended).
 pub fn required(n: usize, confidence: f64) -> usize {
-    ((confidence * n as f64) - 1e-9).ceil().max(0.0) as usize
+    ((confidence * n as f64) - 1e-9).ceil().max(1.0) as usize
+}
+
+/// Whether one run met every target and finished every job.
+pub fn passes(s: &Summary, targets: &[Target]) -> bool {
+    s.jobs_unfinished == 0 && targets.iter().all(|t| t.value(s) <= t.limit())
 }
 
 /// Judges one point's runs.
 pub fn judge(point: usize, label: &str, runs: &[Summary], targets: &[Target], c: f64) -> Verdict {
-    let pass =
-        |s: &Summary| s.jobs_unfinished == 0 && targets.iter().all(|t| t.value(s) <= t.limit());
-    let passed = runs.iter().filter(|s| pass(s)).count();
+    let passed = runs.iter().filter(|s| passes(s, targets)).count();
     let checks = targets
         .iter()
         .map(|t| {
@@ -241,21 +245,26 @@ pub fn why_not(v: &Verdict, best: Option<&Verdict>, c: f64) -> String {
     why.join("; ")
 }
 
-/// The infeasible point whose worst violated target needs the smallest relaxation, and
-/// the flags that would make it pass.
-fn closest(verdicts: &[Verdict], _c: f64) -> Option<(Verdict, Vec<String>)> {
+/// The infeasible point whose worst violated target needs the smallest relaxation, and the
+/// limits it would need. Each limit is that target's own c-quantile: it meets each one alone
+/// with the confidence, though not always all of them together in the same runs.
+fn closest(verdicts: &[Verdict], c: f64) -> Option<(Verdict, Vec<String>)> {
     let gap = |v: &Verdict| {
-        v.checks
+        let need = required(v.runs, c);
+        // Too many runs left jobs unfinished: no limit fixes that.
+        if v.unfinished_runs > v.runs.saturating_sub(need) {
+            return f64::INFINITY;
+        }
+        let worst = v
+            .checks
             .iter()
             .map(|k| k.needed / k.target.limit().max(1e-9))
-            .fold(
-                if v.unfinished_runs > 0 {
-                    f64::INFINITY
-                } else {
-                    0.0
-                },
-                f64::max,
-            )
+            .fold(0.0, f64::max);
+        if worst > 1.0 {
+            return worst;
+        }
+        // Each target met alone but not together: just past 1, by the share of runs missing.
+        1.0 + need.saturating_sub(v.passed) as f64 / v.runs.max(1) as f64
     };
     let v = verdicts
         .iter()
@@ -267,8 +276,16 @@ fn closest(verdicts: &[Verdict], _c: f64) -> Option<(Verdict, Vec<String>)> {
         .filter(|k| k.needed > k.target.limit())
         .map(|k| format!("{} {}", k.target.flag(), k.target.show(k.needed)))
         .collect();
-    if v.unfinished_runs > 0 {
+    let need = required(v.runs, c);
+    if v.unfinished_runs > v.runs.saturating_sub(need) {
         needs.push("more capacity (its runs leave jobs unfinished)".into());
+    }
+    if needs.is_empty() {
+        needs.push(format!(
+            "the targets met together in more runs: each is met alone, all together in {}/{} \
+             (needs {need})",
+            v.passed, v.runs
+        ));
     }
     Some((v.clone(), needs))
 }
@@ -422,5 +439,20 @@ mod tests {
         assert_eq!(v.label, "b");
         assert_eq!(needs, vec!["--budget $18.00".to_string()]);
         assert_eq!(show_usd(0.3456667), "$0.3457");
+        // Each target met alone in 3 of 4 runs, never both in the same run: no limit to
+        // relax, the closest point says so.
+        let t = [Target::P95Wait(600.0), Target::Budget(15.0)];
+        let c: Vec<Summary> = [(10.0, 900.0), (20.0, 100.0), (10.0, 100.0), (10.0, 100.0)]
+            .iter()
+            .map(|&(cost, wait)| run(cost, wait, 0.0))
+            .collect();
+        let v = judge(0, "c", &c, &t, 0.75);
+        assert_eq!((v.passed, v.feasible), (2, false));
+        let r = recommend(vec![v], &t, 0.75);
+        let (_, needs) = r.closest.unwrap();
+        assert!(
+            needs[0].contains("all together in 2/4 (needs 3)"),
+            "{needs:?}"
+        );
     }
 }

@@ -22,6 +22,8 @@ pub struct Base {
     pub trace: Option<PathBuf>,
     /// Reader options (`--skip-bad-lines`).
     pub opts: ReadOptions,
+    /// `--cluster-from-header`: run an SWF trace on the machine its header describes.
+    pub cluster_from_header: bool,
     /// The scenario's name and seed (the first seed of a seed count).
     pub name: String,
     /// Master seed of the scenario.
@@ -35,12 +37,39 @@ impl Base {
         trace: Option<PathBuf>,
         opts: ReadOptions,
     ) -> Result<(Base, Option<Table>), String> {
+        Base::read_with(path, trace, opts, false)
+    }
+
+    /// [`Base::read`] with `--cluster-from-header` (an SWF trace's own machine).
+    pub fn read_with(
+        path: &Path,
+        trace: Option<PathBuf>,
+        opts: ReadOptions,
+        cluster_from_header: bool,
+    ) -> Result<(Base, Option<Table>), String> {
+        if let Some(t) = trace.as_ref().filter(|t| {
+            t.extension()
+                .is_some_and(|e| e.eq_ignore_ascii_case("json"))
+        }) {
+            return Err(format!(
+                "--trace {}: describe-jobs JSON cannot be swept directly; turn it into a trace \
+                 CSV with `flotilla import-aws ... --jobs {}` and pass that",
+                t.display(),
+                t.display()
+            ));
+        }
         let src = std::fs::read_to_string(path)
             .map_err(|e| format!("{}: cannot read the scenario: {e}", path.display()))?;
         // Loading the scenario once checks it (with the file's own line numbers) before any
         // grid value is written in.
-        let (s, _) = crate::input::load_scenario_text(path, &src, trace.as_deref(), opts, false)
-            .map_err(|e| e.to_string())?;
+        let (s, _) = crate::input::load_scenario_text(
+            path,
+            &src,
+            trace.as_deref(),
+            opts,
+            cluster_from_header,
+        )
+        .map_err(|e| e.to_string())?;
         let mut doc: Table =
             toml::from_str(&src).map_err(|e| format!("{}: {e}", path.display()))?;
         let sweep = match doc.remove("sweep") {
@@ -53,6 +82,7 @@ impl Base {
             doc,
             trace,
             opts,
+            cluster_from_header,
             name: s.name,
             seed: s.seed,
         };
@@ -77,7 +107,7 @@ impl Base {
             &text,
             self.trace.as_deref(),
             self.opts,
-            false,
+            self.cluster_from_header,
         )
         .map_err(|e| {
             format!(
@@ -124,6 +154,16 @@ fn strategy_label(grid: &Grid, p: &Point) -> String {
         .unwrap_or_else(|| "scenario".to_string())
 }
 
+/// Loads every point once (in parallel, dropping each at once) so that a bad value stops the
+/// sweep before any run, with the first bad point in grid order.
+pub fn check_points(base: &Base, grid: &Grid, points: &[Point]) -> Result<(), String> {
+    let results: Vec<Result<(), String>> = points
+        .par_iter()
+        .map(|p| base.load_point(grid, p).map(drop))
+        .collect();
+    results.into_iter().collect()
+}
+
 /// One unit of work: a point and the seeds to run it with.
 pub struct Task<'a> {
     /// The point.
@@ -146,7 +186,8 @@ pub fn run_tasks(
         .map(|t| {
             let scenario = base.load_point(grid, t.point)?;
             let label = strategy_label(grid, t.point);
-            t.seeds
+            let runs: Vec<Result<Summary, String>> = t
+                .seeds
                 .par_iter()
                 .map(|&seed| {
                     let mut s = scenario.clone();
@@ -156,7 +197,9 @@ pub fn run_tasks(
                     tick();
                     Ok(run.summary)
                 })
-                .collect()
+                .collect();
+            // The first error in seed order, whatever the threads did.
+            runs.into_iter().collect()
         })
         .collect();
     results.into_iter().collect()

@@ -8,7 +8,7 @@
 //! confidence interval lies wholly above that point's is dropped without its remaining
 //! seeds (a statistical cut: it is very unlikely to be cheaper).
 
-use super::recommend::{required, Target, Verdict};
+use super::recommend::{passes, required, show_usd, Target, Verdict};
 use super::stats::Estimate;
 use crate::record::Summary;
 use serde::Serialize;
@@ -147,10 +147,6 @@ pub fn search(
     Ok((all, stats))
 }
 
-fn passes(s: &Summary, targets: &[Target]) -> bool {
-    s.jobs_unfinished == 0 && targets.iter().all(|t| t.value(s) <= t.limit())
-}
-
 fn cost(runs: &[Summary]) -> Estimate {
     Estimate::of(&runs.iter().map(|s| s.total_cost_usd).collect::<Vec<_>>())
 }
@@ -163,8 +159,9 @@ pub fn mark_dropped(v: &mut Verdict, fate: &Fate, screen: usize) {
             "failed the targets in too many of its {screen} screening runs to reach the confidence"
         ),
         Fate::Pruned(bar) => format!(
-            "dropped after {screen} screening runs: its cost's 95% interval lies above ${bar:.2}, \
-             the upper 95% bound of a feasible point"
+            "dropped after {screen} screening runs: its cost's 95% interval lies above {}, \
+             the upper 95% bound of a feasible point",
+            show_usd(*bar)
         ),
     };
     v.feasible = false;

@@ -113,20 +113,33 @@ pub fn rows(grid: &Grid, points: &[&Point], runs: &[Vec<Summary>]) -> Vec<PointR
             pareto_cost_makespan: false,
         })
         .collect();
+    mark_fronts(&mut rows, &[]);
+    rows
+}
+
+/// Sets the Pareto flags of `rows`, counting only the rows whose `eligible` entry is true
+/// (all when `eligible` is empty): a point the search dropped after a few screening runs has
+/// rough means and must neither join nor shape a front.
+pub fn mark_fronts(rows: &mut [PointRow], eligible: &[bool]) {
+    let ok = |k: usize| eligible.get(k).copied().unwrap_or(true);
+    let keep: Vec<usize> = (0..rows.len()).filter(|&k| ok(k)).collect();
     let pair = |other: &str| -> Vec<(f64, f64)> {
-        rows.iter()
-            .map(|r| (r.get("total_cost_usd").mean, r.get(other).mean))
+        keep.iter()
+            .map(|&k| (rows[k].get("total_cost_usd").mean, rows[k].get(other).mean))
             .collect()
     };
     let (fw, fm) = (
         pareto_front(&pair("wait_p95_s")),
         pareto_front(&pair("makespan_s")),
     );
-    for (k, r) in rows.iter_mut().enumerate() {
-        r.pareto_cost_wait = fw[k];
-        r.pareto_cost_makespan = fm[k];
+    for r in rows.iter_mut() {
+        r.pareto_cost_wait = false;
+        r.pareto_cost_makespan = false;
     }
-    rows
+    for (i, &k) in keep.iter().enumerate() {
+        rows[k].pareto_cost_wait = fw[i];
+        rows[k].pareto_cost_makespan = fm[i];
+    }
 }
 
 /// Writes `sweep.csv`: `point`, one column per axis, `runs`, then for each metric

@@ -170,6 +170,7 @@ fn set_in(table: &mut Table, steps: &[Step], value: &Value, done: &str) -> Resul
 
 fn select(items: &[Value], sel: &Selector, here: &str) -> Result<Vec<usize>, String> {
     match sel {
+        Selector::All if items.is_empty() => Err(format!("`{here}` is empty: `[*]` sets nothing")),
         Selector::All => Ok((0..items.len()).collect()),
         Selector::Index(i) if *i < items.len() => Ok(vec![*i]),
         Selector::Index(i) => Err(format!(
@@ -282,6 +283,12 @@ mod tests {
             .set(&mut d, &Value::Integer(1))
             .unwrap_err()
             .contains("not an array"));
+        let mut empty: Table = toml::from_str("job_queues = []").unwrap();
+        let p = TomlPath::parse("job_queues[*].priority").unwrap();
+        assert!(p
+            .set(&mut empty, &Value::Integer(1))
+            .unwrap_err()
+            .contains("is empty"));
         assert!(TomlPath::parse("a..b").is_err());
         assert!(TomlPath::parse("a[").is_err());
         assert!(TomlPath::parse("a b").is_err());

@@ -122,8 +122,8 @@ pub fn write_instances<W: Write>(
         "jobs_hosted",
         "interrupted",
         "launch_failure",
-        // Last so that readers of the older layout by position still work; reports chart
-        // paid vCPUs from it without the catalog.
+        // After the original twelve columns (readers find columns by name); reports chart
+        // paid vCPUs from it without the catalog. `availability_zone` follows when present.
         "vcpus",
     ];
     if zones.is_some() {
