@@ -174,32 +174,27 @@ fn sweep_csv_is_identical_with_one_and_two_threads() {
 fn bad_grids_say_where_and_what_to_do() {
     let t = tempfile::tempdir().unwrap();
     let g = t.path().join("g.toml");
-    std::fs::write(
-        &g,
+    let out = t.path().join("o");
+    let sweep_with = |grid: &str| {
+        std::fs::write(&g, grid).unwrap();
+        let o = flotilla(&[
+            "sweep",
+            HAND,
+            "--grid",
+            g.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ]);
+        assert!(!o.status.success());
+        String::from_utf8_lossy(&o.stderr).into_owned()
+    };
+    let err = sweep_with(
         "[[axis]]\npath = \"compute_environments[spto].idle_timeout_s\"\nvalues = [60]\n",
-    )
-    .unwrap();
-    let o = flotilla(&[
-        "sweep",
-        HAND,
-        "--grid",
-        g.to_str().unwrap(),
-        "--out",
-        t.path().join("o").to_str().unwrap(),
-    ]);
-    let err = String::from_utf8_lossy(&o.stderr);
-    assert!(!o.status.success());
+    );
     assert!(err.contains("no element named `spto` (names: od)"), "{err}");
-    std::fs::write(&g, "[[axis]]\npath = \"compute_environments[od].computeResources.maxvCpus\"\nvalues = [\"many\"]\n").unwrap();
-    let o = flotilla(&[
-        "sweep",
-        HAND,
-        "--grid",
-        g.to_str().unwrap(),
-        "--out",
-        t.path().join("o").to_str().unwrap(),
-    ]);
-    let err = String::from_utf8_lossy(&o.stderr);
+    let err = sweep_with(
+        "[[axis]]\npath = \"compute_environments[od].computeResources.maxvCpus\"\nvalues = [\"many\"]\n",
+    );
     assert!(
         err.contains("grid point 0 (maxvCpus=many)") && err.contains("maxvCpus"),
         "{err}"
@@ -208,7 +203,7 @@ fn bad_grids_say_where_and_what_to_do() {
         "sweep",
         "scenarios/quickstart.toml",
         "--out",
-        t.path().join("o").to_str().unwrap(),
+        out.to_str().unwrap(),
     ]);
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(

@@ -5,6 +5,7 @@
 use super::backend::Measured;
 use super::font::{self, FAMILY};
 use anyhow::{anyhow, Context};
+use plotters::coord::types::RangedCoordf64;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use plotters::style::text_anchor::{HPos, Pos, VPos};
@@ -301,31 +302,27 @@ fn y_top(c: &XyChart) -> f64 {
     }
 }
 
-fn draw_xy<DB: DrawingBackend>(c: &XyChart, area: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
-    let plot_area = with_legend(area, &legend_entries(&c.plot))?;
-    let x_max = if c.x_max > 0.0 && c.x_max.is_finite() {
-        c.x_max
-    } else {
-        1.0
-    };
-    let mut chart = ChartBuilder::on(&plot_area)
-        .caption(&c.title, (FAMILY, 20))
+/// The frame every x–y chart shares: title, margins, both axes described (with their units)
+/// and a light grid.
+fn frame<'a, DB: DrawingBackend>(
+    area: &'a DrawingArea<DB, Shift>,
+    title: &str,
+    (x, y): (std::ops::Range<f64>, std::ops::Range<f64>),
+    (x_desc, y_desc): (&str, &str),
+    y_labels: usize,
+) -> anyhow::Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>> {
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, (FAMILY, 20))
         .margin(12)
         .x_label_area_size(46)
         .y_label_area_size(70)
-        .build_cartesian_2d(0f64..x_max, 0f64..y_top(c))
+        .build_cartesian_2d(x, y)
         .map_err(fail)?;
-    // Counts up to 10 get a tick per whole number; plotters would pick tenths.
-    let y_labels = if c.integer_y && y_top(c) <= 10.0 {
-        y_top(c) as usize + 1
-    } else {
-        10
-    };
     chart
         .configure_mesh()
         .y_labels(y_labels)
-        .x_desc(&c.x_desc)
-        .y_desc(&c.y_desc)
+        .x_desc(x_desc)
+        .y_desc(y_desc)
         .x_label_formatter(&|v| tick(*v))
         .y_label_formatter(&|v| tick(*v))
         .label_style((FAMILY, 13))
@@ -334,6 +331,29 @@ fn draw_xy<DB: DrawingBackend>(c: &XyChart, area: &DrawingArea<DB, Shift>) -> an
         .bold_line_style(RGBColor(225, 225, 225))
         .draw()
         .map_err(fail)?;
+    Ok(chart)
+}
+
+fn draw_xy<DB: DrawingBackend>(c: &XyChart, area: &DrawingArea<DB, Shift>) -> anyhow::Result<()> {
+    let plot_area = with_legend(area, &legend_entries(&c.plot))?;
+    let x_max = if c.x_max > 0.0 && c.x_max.is_finite() {
+        c.x_max
+    } else {
+        1.0
+    };
+    // Counts up to 10 get a tick per whole number; plotters would pick tenths.
+    let y_labels = if c.integer_y && y_top(c) <= 10.0 {
+        y_top(c) as usize + 1
+    } else {
+        10
+    };
+    let mut chart = frame(
+        &plot_area,
+        &c.title,
+        (0f64..x_max, 0f64..y_top(c)),
+        (&c.x_desc, &c.y_desc),
+        y_labels,
+    )?;
     match &c.plot {
         Plot::Lines(series) => {
             for (i, (_, pts)) in series.iter().enumerate() {
@@ -521,25 +541,14 @@ fn draw_scatter<DB: DrawingBackend>(
         .filter(|v| v.is_finite())
         .fold(0.0, f64::max);
     let y_hi = if y_hi > 0.0 { y_hi * 1.12 } else { 1.0 };
-    let mut chart = ChartBuilder::on(&plot_area)
-        .caption(&c.title, (FAMILY, 20))
-        .margin(12)
-        .x_label_area_size(46)
-        .y_label_area_size(70)
-        .build_cartesian_2d(x_lo..x_hi, 0f64..y_hi)
-        .map_err(fail)?;
-    chart
-        .configure_mesh()
-        .x_desc(&c.x_desc)
-        .y_desc(&c.y_desc)
-        .x_label_formatter(&|v| tick(*v))
-        .y_label_formatter(&|v| tick(*v))
-        .label_style((FAMILY, 13))
-        .axis_desc_style((FAMILY, 14))
-        .light_line_style(RGBColor(242, 242, 242))
-        .bold_line_style(RGBColor(225, 225, 225))
-        .draw()
-        .map_err(fail)?;
+    // Plotters' default of about ten y labels.
+    let mut chart = frame(
+        &plot_area,
+        &c.title,
+        (x_lo..x_hi, 0f64..y_hi),
+        (&c.x_desc, &c.y_desc),
+        10,
+    )?;
     for p in &c.points {
         let ci_color = if p.front {
             front_c.mix(0.5)
