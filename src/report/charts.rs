@@ -262,6 +262,17 @@ pub fn tick(v: f64) -> String {
     }
 }
 
+/// [`tick`] on an axis spanning `span`: narrow axes (a sweep whose costs differ by
+/// fractions of a cent) get as many decimals as they need for distinct labels.
+pub fn tick_in(v: f64, span: f64) -> String {
+    if !(span > 0.0 && span < 10.0) || v.abs() >= 100.0 {
+        return tick(v);
+    }
+    let decimals = ((10.0 / span).log10().ceil() as usize).clamp(2, 6);
+    let s = format!("{v:.decimals$}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 fn legend_entries(plot: &Plot) -> Vec<(String, RGBColor)> {
     match plot {
         Plot::Lines(s) if s.len() > 1 => s
@@ -311,6 +322,7 @@ fn frame<'a, DB: DrawingBackend>(
     (x_desc, y_desc): (&str, &str),
     y_labels: usize,
 ) -> anyhow::Result<ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>> {
+    let (x_span, y_span) = (x.end - x.start, y.end - y.start);
     let mut chart = ChartBuilder::on(area)
         .caption(title, (FAMILY, 20))
         .margin(12)
@@ -323,8 +335,8 @@ fn frame<'a, DB: DrawingBackend>(
         .y_labels(y_labels)
         .x_desc(x_desc)
         .y_desc(y_desc)
-        .x_label_formatter(&|v| tick(*v))
-        .y_label_formatter(&|v| tick(*v))
+        .x_label_formatter(&|v| tick_in(*v, x_span))
+        .y_label_formatter(&|v| tick_in(*v, y_span))
         .label_style((FAMILY, 13))
         .axis_desc_style((FAMILY, 14))
         .light_line_style(RGBColor(242, 242, 242))
@@ -669,6 +681,12 @@ mod tests {
         assert_eq!(tick(0.0), "0");
         assert_eq!(tick(25_000.0), "25k");
         assert_eq!(tick(2_500_000.0), "2.5M");
+        // 0.3420 to 0.3524: labels every 0.001 need three decimals.
+        assert_eq!(tick_in(0.342, 0.0104), "0.342");
+        assert_eq!(tick_in(0.343, 0.0104), "0.343");
+        assert_eq!(tick(0.343), "0.34"); // what a plain tick would say for both neighbours
+        assert_eq!(tick_in(0.5, 1.0), "0.5");
+        assert_eq!(tick_in(250.0, 5.0), "250");
         assert_eq!(shorten("abcdef", 4), "abc…");
         assert_eq!(shorten("abc", 4), "abc");
     }
