@@ -88,10 +88,25 @@ async fn run_workload(
             other => stdout.push_str(&other.to_string()),
         }
     }
-    let inspect = docker
+    // Docker sets OOMKilled from containerd's OOM event, which can arrive after the exit on
+    // a busy host (seen once in CI: exit 137, OOMKilled false). Look again a few times, as
+    // the live driver does (`src/live/docker.rs`, `exit_state`).
+    let mut inspect = docker
         .inspect_container(&created.id, None)
         .await
         .unwrap_or_else(|e| panic!("inspect {name}: {e}"));
+    for _ in 0..8 {
+        let state = inspect.state.as_ref();
+        let killed = state.and_then(|s| s.exit_code) == Some(137);
+        if !killed || state.and_then(|s| s.oom_killed) == Some(true) {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(250)).await;
+        inspect = docker
+            .inspect_container(&created.id, None)
+            .await
+            .unwrap_or_else(|e| panic!("inspect {name}: {e}"));
+    }
     docker
         .remove_container(
             &created.id,
