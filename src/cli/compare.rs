@@ -101,10 +101,7 @@ fn one_run(
         run.engine
             .jobs()
             .iter()
-            .filter_map(|j| {
-                j.first_running_at()
-                    .map(|r| r.saturating_since(j.submitted_at))
-            })
+            .filter_map(record::metrics::queue_wait)
             .map(|d| d.as_millis() as f64 / 1000.0)
             .collect()
     } else {

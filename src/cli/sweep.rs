@@ -164,33 +164,35 @@ pub(super) fn check_sweep_section(path: &Path) -> Result<(), crate::input::Input
 }
 
 /// A progress bar on stderr when it is a terminal and not `--quiet`; hidden otherwise.
-pub(super) fn progress(total: u64, quiet: bool, what: &str) -> ProgressBar {
+fn bar(total: u64, quiet: bool, template: &str) -> ProgressBar {
     if quiet || !std::io::stderr().is_terminal() {
         return ProgressBar::hidden();
     }
     let bar = ProgressBar::new(total);
-    let style = ProgressStyle::with_template(
-        "{msg} [{elapsed_precise}] {wide_bar} {pos}/{len} runs ({per_sec}, ETA {eta})",
-    )
-    .unwrap_or_else(|_| ProgressStyle::default_bar());
+    let style =
+        ProgressStyle::with_template(template).unwrap_or_else(|_| ProgressStyle::default_bar());
     bar.set_style(style);
-    bar.set_message(what.to_string());
     bar
 }
 
-/// A progress bar over simulated time up to the last submission (a run then drains its
-/// queues), on stderr when it is a terminal and not `--quiet`.
+/// A bar counting runs, labelled `what` (see [`bar`]).
+pub(super) fn progress(total: u64, quiet: bool, what: &str) -> ProgressBar {
+    let b = bar(
+        total,
+        quiet,
+        "{msg} [{elapsed_precise}] {wide_bar} {pos}/{len} runs ({per_sec}, ETA {eta})",
+    );
+    b.set_message(what.to_string());
+    b
+}
+
+/// A bar over simulated time up to the last submission (a run then drains its queues).
 pub(super) fn time_progress(last_submit_s: u64, quiet: bool) -> ProgressBar {
-    if quiet || !std::io::stderr().is_terminal() {
-        return ProgressBar::hidden();
-    }
-    let bar = ProgressBar::new(last_submit_s.max(1));
-    let style = ProgressStyle::with_template(
+    bar(
+        last_submit_s.max(1),
+        quiet,
         "simulating [{elapsed_precise}] {wide_bar} {pos}/{len} s of submissions (ETA {eta})",
     )
-    .unwrap_or_else(|_| ProgressStyle::default_bar());
-    bar.set_style(style);
-    bar
 }
 
 pub(super) fn run(a: SweepArgs) -> anyhow::Result<ExitCode> {

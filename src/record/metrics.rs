@@ -129,6 +129,13 @@ pub fn percentile(sorted: &[u64], p: f64) -> u64 {
     sorted[rank.clamp(1, sorted.len()) - 1]
 }
 
+/// A job's queue wait as every report counts it: submission to its first RUNNING (`None`
+/// if it never ran).
+pub fn queue_wait(j: &crate::engine::JobRecord) -> Option<SimDuration> {
+    j.first_running_at()
+        .map(|r| r.saturating_since(j.submitted_at))
+}
+
 /// Fills the job, wait and cost fields of a summary.
 pub fn summarize(engine: &Engine, bills: &[Bill], shares: MicroUsd, s: &mut Summary) {
     let (mut first, mut last) = (SimTime::MAX, SimTime::ZERO);
@@ -151,8 +158,8 @@ pub fn summarize(engine: &Engine, bills: &[Bill], shares: MicroUsd, s: &mut Summ
         if let Some(stop) = j.stopped_at {
             last = last.max(stop);
         }
-        if let Some(r) = j.first_running_at() {
-            waits.push(r.saturating_since(j.submitted_at).as_millis());
+        if let Some(w) = queue_wait(j) {
+            waits.push(w.as_millis());
         }
         for a in &j.attempts {
             let ms = a
