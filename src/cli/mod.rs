@@ -79,6 +79,12 @@ pub struct SimulateArgs {
     /// Spot-only strategies become BEST_FIT_PROGRESSIVE on On-Demand compute environments.
     #[arg(long)]
     pub strategy: Option<String>,
+    /// Scheduling policies by name, joined by `+`: queue order (fifo, fair-share, sjf, ljf),
+    /// backfilling (easy-backfill, conservative-backfill), placement (first-fit, best-fit,
+    /// worst-fit, gpu-pack), provisioning (an allocation strategy), e.g.
+    /// `sjf+easy-backfill` or `'best-fit[headroom=0.1]'` (docs/policies.md).
+    #[arg(long)]
+    pub policy: Option<String>,
     /// Master seed (default: the scenario's).
     #[arg(long)]
     pub seed: Option<u64>,
@@ -311,6 +317,35 @@ pub(crate) fn prepare_swf(
         None => "scenario".to_string(),
     };
     Ok((scenario, label))
+}
+
+/// Sets the scenario's scheduling policies from `--policy` text (checked against the
+/// built-ins); returns a label for file names (`sjf-easy-backfill`).
+pub(crate) fn apply_policy(
+    scenario: &mut crate::scenario::Scenario,
+    text: &str,
+) -> anyhow::Result<String> {
+    use crate::engine::policy::{PolicySpec, Registry};
+    let spec = PolicySpec::parse(text).map_err(|m| anyhow::anyhow!("--policy {text}: {m}"))?;
+    Registry::builtin()
+        .resolve(&spec)
+        .map_err(|m| anyhow::anyhow!("--policy {text}: {m}"))?;
+    let label = policy_label(&spec);
+    scenario.cluster.options.policy = spec;
+    Ok(label)
+}
+
+/// A policy spec as a file-name-safe label.
+pub(crate) fn policy_label(spec: &crate::engine::policy::PolicySpec) -> String {
+    let text = spec.to_string();
+    let mut label: String = text
+        .chars()
+        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' { c } else { '-' })
+        .collect();
+    while label.ends_with('-') {
+        label.pop();
+    }
+    label
 }
 
 /// A trace CSV with a header and no rows, in the temporary directory, removed when dropped:

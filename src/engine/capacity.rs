@@ -101,6 +101,49 @@ impl CapacityIndex {
         None
     }
 
+    /// The loosest instance that holds `need`: hosts without GPUs first, then most free
+    /// GPUs, most free vCPUs, most free memory.
+    pub fn worst_fit(&self, need: &Resources, gpu_hosts: bool) -> Option<InstanceId> {
+        let classes: &[bool] = if gpu_hosts { &[false, true] } else { &[false] };
+        for &gpu_host in classes {
+            let range = (gpu_host, 0, 0)..=(gpu_host, u32::MAX, u32::MAX);
+            for (&(_, gpus, vcpus), set) in self.buckets.range(range).rev() {
+                if gpus < need.gpus || vcpus < need.vcpus {
+                    continue;
+                }
+                match set.last() {
+                    Some(&(mem, id)) if mem >= need.memory_mib => return Some(id),
+                    _ => {}
+                }
+            }
+        }
+        None
+    }
+
+    /// Every instance that holds `need` with its free capacity, in [`Self::best_fit`]'s
+    /// order (tightest first).
+    pub fn fitting<'a>(
+        &'a self,
+        need: &'a Resources,
+        gpu_hosts: bool,
+    ) -> impl Iterator<Item = (InstanceId, Resources)> + 'a {
+        let end = (gpu_hosts, u32::MAX, u32::MAX);
+        self.buckets
+            .range((false, 0, 0)..=end)
+            .filter(move |(&(_, gpus, vcpus), _)| gpus >= need.gpus && vcpus >= need.vcpus)
+            .flat_map(move |(&(_, gpus, vcpus), set)| {
+                set.range((need.memory_mib, InstanceId(0))..)
+                    .map(move |&(memory_mib, id)| {
+                        let free = Resources {
+                            vcpus,
+                            memory_mib,
+                            gpus,
+                        };
+                        (id, free)
+                    })
+            })
+    }
+
     /// Number of indexed instances.
     pub fn len(&self) -> usize {
         self.len
@@ -144,5 +187,28 @@ mod tests {
             "GPU hosts excluded"
         );
         assert_eq!(idx.len(), 3);
+    }
+
+    #[test]
+    fn worst_fit_and_fitting_order() {
+        let mut idx = CapacityIndex::default();
+        idx.insert(InstanceId(1), r(8, 16000, 0), false);
+        idx.insert(InstanceId(2), r(2, 4000, 0), false);
+        idx.insert(InstanceId(3), r(4, 1000, 0), false);
+        idx.insert(InstanceId(4), r(16, 64000, 2), true);
+        assert_eq!(idx.worst_fit(&r(2, 2000, 0), true), Some(InstanceId(1)));
+        assert_eq!(idx.worst_fit(&r(2, 2000, 1), true), Some(InstanceId(4)));
+        assert_eq!(idx.worst_fit(&r(10, 2000, 0), false), None);
+        let ids: Vec<u32> = idx
+            .fitting(&r(2, 2000, 0), true)
+            .map(|(i, _)| i.0)
+            .collect();
+        assert_eq!(
+            ids,
+            [2, 1, 4],
+            "tightest first, GPU host last; 3 lacks memory"
+        );
+        let (_, free) = idx.fitting(&r(2, 2000, 0), true).next().unwrap();
+        assert_eq!(free, r(2, 4000, 0));
     }
 }

@@ -30,6 +30,9 @@ impl Engine {
                     Err(why) => {
                         self.queues[q].insert(key, job);
                         self.note_blocked(job, why);
+                        if self.backfill.on() {
+                            self.backfill_queue(q, job, out);
+                        }
                         break;
                     }
                 }
@@ -50,13 +53,12 @@ impl Engine {
             if self.cluster.ce(ce).disabled {
                 continue; // a DISABLED compute environment places nothing (reference §5.1)
             }
-            let st = &self.ces[ce.0 as usize];
-            if let Some(inst) = st.ready.best_fit(&need, gpu_hosts) {
+            if let Some(inst) = self.place_ready(ce, job, need, gpu_hosts) {
                 self.take_capacity(inst, need);
                 self.start_attempt(job, inst, out);
                 return Ok(());
             }
-            if let Some(inst) = st.pending.best_fit(&need, gpu_hosts) {
+            if let Some(inst) = self.place(ce, false, need, gpu_hosts) {
                 self.reserve(job, inst, need);
                 return Ok(());
             }
@@ -73,8 +75,36 @@ impl Engine {
         Err(why)
     }
 
+    /// The host the placement policy picks in `ce` for `need`: among its ready instances
+    /// (`ready`), or among those still booting.
+    pub(super) fn place(
+        &self,
+        ce: ComputeEnvironmentId,
+        ready: bool,
+        need: Resources,
+        gpu_hosts: bool,
+    ) -> Option<super::InstanceId> {
+        let st = &self.ces[ce.0 as usize];
+        let index = if ready { &st.ready } else { &st.pending };
+        let capacity = |id: super::InstanceId| {
+            let t = self.instances[id.0 as usize].instance_type;
+            let ty = self.cluster.catalog.get(t);
+            Resources {
+                vcpus: ty.vcpus,
+                memory_mib: ty.registered_memory_mib,
+                gpus: ty.gpus,
+            }
+        };
+        let hosts = super::policy::Hosts {
+            index,
+            capacity: &capacity,
+            gpu_hosts,
+        };
+        self.policies.placement.choose(&need, &hosts)
+    }
+
     /// Takes `need` out of an indexed instance's free capacity.
-    fn take_capacity(&mut self, id: super::InstanceId, need: Resources) {
+    pub(super) fn take_capacity(&mut self, id: super::InstanceId, need: Resources) {
         self.clear_idle(id);
         let inst = &mut self.instances[id.0 as usize];
         let old = inst.free;
@@ -195,13 +225,18 @@ impl Engine {
             })
             .collect();
         let unit = if need.gpus > 0 { Unit::Gpu } else { Unit::Vcpu };
-        rank(
-            catalog,
-            cfg.allocation_strategy,
-            cfg.market,
-            unit,
-            &mut list,
-        );
+        match &self.policies.provisioning {
+            Some(p) if p.allocation_strategy().is_none() => {
+                p.rank(catalog, cfg.market, unit, &mut list)
+            }
+            _ => rank(
+                catalog,
+                cfg.allocation_strategy,
+                cfg.market,
+                unit,
+                &mut list,
+            ),
+        }
         list
     }
 

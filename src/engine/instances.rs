@@ -139,6 +139,7 @@ impl Engine {
             }
         }
         self.ces[ce.0 as usize].ready.insert(id, free, gpu);
+        self.backfill_host_ready(id);
         self.mark_idle_if_so(id);
         self.dirty = true;
     }
@@ -248,6 +249,7 @@ impl Engine {
             _ => {}
         }
         st.committed_vcpus = st.committed_vcpus.saturating_sub(vcpus);
+        self.backfill_host_gone(id);
         reserved
     }
 

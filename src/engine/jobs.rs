@@ -117,6 +117,8 @@ impl Engine {
         }
         inst.jobs.push(job);
         inst.jobs_hosted += 1;
+        self.backfill_started(job, instance);
+        let j = &mut self.jobs[job.0 as usize];
         self.queues[j.spec.queue.0 as usize].charge_running(j.share, j.spec.vcpus as i64, now);
         j.status = JobStatus::Starting;
         j.reserved_on = None;
@@ -172,6 +174,7 @@ impl Engine {
 
     /// Gives a finished attempt's resources back to its (still running) host.
     fn release(&mut self, job: JobId, instance: InstanceId) {
+        self.backfill_ended(job, instance);
         let need = self.jobs[job.0 as usize].resources();
         let inst = &mut self.instances[instance.0 as usize];
         if let Some(pos) = inst.jobs.iter().position(|&x| x == job) {
@@ -212,7 +215,8 @@ impl Engine {
         if retry {
             j.status = JobStatus::Runnable;
             let q = &mut self.queues[j.spec.queue.0 as usize];
-            j.queue_key = q.key_front(j.share, j.spec.scheduling_priority);
+            let rank = self.policies.order.rank(&j.spec);
+            j.queue_key = q.key_front(j.share, j.spec.scheduling_priority, rank);
             q.insert(j.queue_key, job);
         } else {
             if reason == StatusReason::Terminated {

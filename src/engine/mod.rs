@@ -65,6 +65,7 @@
 //! assert!(matches!(out[0], Command::StartJob { attempt: 1, .. }));
 //! ```
 
+mod backfill;
 mod capacity;
 mod control;
 mod dispatch;
@@ -73,6 +74,7 @@ mod instances;
 mod io;
 mod jobs;
 mod multinode;
+pub mod policy;
 mod provisioning;
 mod queue;
 mod state;
@@ -105,6 +107,8 @@ enum Timer {
     /// A job blocked at the head of its queue may have reached a `jobStateTimeLimitActions`
     /// limit.
     StateTimeLimit(JobId),
+    /// A backfilling reservation's start (a pass then starts it if it still can).
+    ReservationDue(JobId),
 }
 
 /// Progress of a multi-node parallel job (see `multinode`).
@@ -166,13 +170,43 @@ pub struct Engine {
     started: bool,
     open_jobs: usize,
     counters: EngineCounters,
+    policies: policy::Policies,
+    /// Backfilling state (reservations, expected releases), when a backfill policy is set.
+    backfill: backfill::BackfillState,
 }
 
 impl Engine {
     /// An engine for `cluster`, with no jobs and no instances yet. Its first wakeup (at the
-    /// driver's start time) launches each compute environment's `desiredvCpus`.
-    pub fn new(mut cluster: Cluster) -> Self {
+    /// driver's start time) launches each compute environment's `desiredvCpus`. The
+    /// policies are the built-ins `cluster.options.policy` names.
+    ///
+    /// # Panics
+    /// If that spec names no built-in policy (the scenario loaders reject such a spec
+    /// first); use [`Engine::with_policies`] for policies of your own.
+    pub fn new(cluster: Cluster) -> Self {
+        let policies = policy::Registry::builtin()
+            .resolve(&cluster.options.policy)
+            .unwrap_or_else(|e| panic!("scheduler.policy: {e}"));
+        Self::with_policies(cluster, policies)
+    }
+
+    /// [`Engine::new`] with the given policies instead of `cluster.options.policy`'s.
+    pub fn with_policies(mut cluster: Cluster, policies: policy::Policies) -> Self {
         cluster.add_unmanaged_host_types();
+        if let Some(s) = policies
+            .provisioning
+            .as_ref()
+            .and_then(|p| p.allocation_strategy())
+        {
+            for ce in &mut cluster.compute_environments {
+                ce.allocation_strategy = s.for_market(ce.market);
+            }
+        }
+        if let Some(fs) = policies.order.fair_share() {
+            for q in &mut cluster.job_queues {
+                q.fairshare_policy.get_or_insert_with(|| fs.clone());
+            }
+        }
         let mut queue_order: Vec<JobQueueId> = (0..cluster.job_queues.len())
             .map(|i| JobQueueId(i as u16))
             .collect();
@@ -216,6 +250,10 @@ impl Engine {
             started: false,
             open_jobs: 0,
             counters: EngineCounters::default(),
+            backfill: backfill::BackfillState::new(
+                policies.backfill.as_ref().map(|b| b.reservations()),
+            ),
+            policies,
         }
     }
 
@@ -270,6 +308,7 @@ impl Engine {
                 Timer::CapacityRetry(_) => self.dirty = true,
                 Timer::AttemptTimeout(job, attempt) => self.on_attempt_timeout(job, attempt, out),
                 Timer::StateTimeLimit(job) => self.on_state_time_limit(job),
+                Timer::ReservationDue(_) => self.dirty = true,
             }
         }
         if self.dirty {
@@ -316,6 +355,11 @@ impl Engine {
     /// Jobs not yet SUCCEEDED or FAILED.
     pub fn open_jobs(&self) -> usize {
         self.open_jobs
+    }
+
+    /// The policies this engine runs with.
+    pub fn policies(&self) -> &policy::Policies {
+        &self.policies
     }
 
     /// Counters for the summary.

@@ -1,9 +1,11 @@
 //! RUNNABLE jobs of one job queue, in dispatch order: FIFO, or fair share (reference §4.3,
 //! §4.4).
 //!
-//! A job's place is a key `(share, 9999 - schedulingPriority, position)`. In a FIFO queue
-//! share and priority are 0, so the order is the position: new jobs get increasing positions
-//! at the back, retried attempts decreasing negative ones at the front (reference §1.6).
+//! A job's place is a key `(share, 9999 - schedulingPriority, rank, position)`, where the
+//! rank comes from the queue-order policy (0 under FIFO; the requested run time under
+//! shortest-job-first). In a FIFO queue share, priority and rank are 0, so the order is the
+//! position: new jobs get increasing positions at the back, retried attempts decreasing
+//! negative ones at the front (reference §1.6).
 //!
 //! Fair share, modelling choices (AWS does not document the decay function):
 //! - Each share identifier's usage is its vCPUs in use (STARTING or RUNNING), integrated
@@ -23,7 +25,7 @@ use crate::model::{FairsharePolicy, JobId, SimTime};
 use std::collections::BTreeMap;
 
 /// Where a RUNNABLE job stands in its queue.
-pub(crate) type QueueKey = (u32, u32, i64);
+pub(crate) type QueueKey = (u32, u32, u64, i64);
 
 /// RUNNABLE jobs of one queue.
 #[derive(Debug, Default)]
@@ -31,6 +33,8 @@ pub(crate) struct RunnableQueue {
     jobs: BTreeMap<QueueKey, JobId>,
     next_back: i64,
     next_front: i64,
+    /// Jobs put in so far (backfilling rescans a queue only when this or capacity moved).
+    inserts: u64,
     fair: Option<FairShare>,
 }
 
@@ -95,9 +99,9 @@ impl RunnableQueue {
     }
 
     /// A key at the back of the queue.
-    pub(crate) fn key_back(&mut self, share: u32, priority: u32) -> QueueKey {
+    pub(crate) fn key_back(&mut self, share: u32, priority: u32, rank: u64) -> QueueKey {
         self.next_back += 1;
-        (share, self.rank(priority), self.next_back)
+        (share, self.rank(priority), rank, self.next_back)
     }
 
     /// `schedulingPriority` orders jobs only in fair-share queues (reference §4.4).
@@ -110,13 +114,14 @@ impl RunnableQueue {
     }
 
     /// A key at the front of the queue (a retried attempt).
-    pub(crate) fn key_front(&mut self, share: u32, priority: u32) -> QueueKey {
+    pub(crate) fn key_front(&mut self, share: u32, priority: u32, rank: u64) -> QueueKey {
         self.next_front -= 1;
-        (share, self.rank(priority), self.next_front)
+        (share, self.rank(priority), rank, self.next_front)
     }
 
     /// Puts a job at `key`.
     pub(crate) fn insert(&mut self, key: QueueKey, job: JobId) {
+        self.inserts += 1;
         if self.jobs.insert(key, job).is_none() {
             if let Some(f) = &mut self.fair {
                 *f.waiting.entry(key.0).or_default() += 1;
@@ -149,7 +154,44 @@ impl RunnableQueue {
                 .then(a.cmp(&b))
         })?;
         self.jobs
-            .range((share, 0, i64::MIN)..)
+            .range((share, 0, 0, i64::MIN)..)
+            .next()
+            .map(|(k, j)| (*k, *j))
+    }
+
+    /// Jobs put in so far.
+    pub(crate) fn inserts(&self) -> u64 {
+        self.inserts
+    }
+
+    /// Shares with RUNNABLE jobs in the order [`Self::head`] would serve them now (one share,
+    /// 0, in a FIFO queue).
+    pub(crate) fn shares_in_order(&self, now: SimTime) -> Vec<u32> {
+        let Some(f) = &self.fair else {
+            return vec![0];
+        };
+        let mut shares: Vec<(f64, u32)> = f
+            .waiting
+            .keys()
+            .map(|&s| (f.weighted_usage(s, now), s))
+            .collect();
+        shares.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+        shares.into_iter().map(|(_, s)| s).collect()
+    }
+
+    /// The first job of `share` after `after` (from the share's first when `None`).
+    pub(crate) fn next_in_share(
+        &self,
+        share: u32,
+        after: Option<QueueKey>,
+    ) -> Option<(QueueKey, JobId)> {
+        use std::ops::Bound::{Excluded, Included};
+        let lo = match after {
+            Some(k) => Excluded(k),
+            None => Included((share, 0, 0, i64::MIN)),
+        };
+        self.jobs
+            .range((lo, Excluded((share + 1, 0, 0, i64::MIN))))
             .next()
             .map(|(k, j)| (*k, *j))
     }

@@ -198,6 +198,11 @@ pub struct JobRecord {
     pub array: Option<ArrayLink>,
     /// While RUNNABLE at the head of a blocked queue: why, and since when.
     pub blocked: Option<(BlockReason, SimTime)>,
+    /// Under a backfilling policy: the start time of the first reservation it was given (it
+    /// starts no later unless a job overran its estimate or a host went away).
+    pub first_reservation: Option<SimTime>,
+    /// Started by backfilling: ahead of a job in front of it in its queue that was waiting.
+    pub backfilled: bool,
     /// Dependencies not yet succeeded.
     pub(crate) deps_remaining: u32,
     /// CancelJob was called while it waited for dependencies (it ends when they complete).

@@ -78,10 +78,12 @@ impl Engine {
             is_terminated: false,
             array: None,
             blocked: None,
+            first_reservation: None,
+            backfilled: false,
             deps_remaining: 0,
             cancel_requested: false,
             dependents: Vec::new(),
-            queue_key: (0, 0, 0),
+            queue_key: (0, 0, 0, 0),
             share: 0,
             reserved_on: None,
         }
@@ -90,7 +92,10 @@ impl Engine {
     /// Adds a job record, counting it open and in its fair share.
     pub(super) fn push_job(&mut self, mut record: JobRecord) {
         let q = &mut self.queues[record.spec.queue.0 as usize];
-        record.share = q.share_of(record.spec.share_identifier.as_deref(), self.now);
+        // Without a shareIdentifier (possible only where the `fair-share` policy made the
+        // queue fair share), the submitting user is the share.
+        let id = record.spec.share_identifier.as_deref();
+        record.share = q.share_of(id.or(record.spec.user.as_deref()), self.now);
         q.count_open(record.share, 1);
         // A newly active share identifier raises the queue's computeReservation allowance.
         self.dirty |= self
@@ -181,12 +186,16 @@ impl Engine {
             ended.push(id);
             return;
         }
-        let (share, priority) = {
+        let (share, priority, rank) = {
             let j = &self.jobs[id.0 as usize];
-            (j.share, j.spec.scheduling_priority)
+            (
+                j.share,
+                j.spec.scheduling_priority,
+                self.policies.order.rank(&j.spec),
+            )
         };
         let q = &mut self.queues[queue.0 as usize];
-        let key = q.key_back(share, priority);
+        let key = q.key_back(share, priority, rank);
         q.insert(key, id);
         let j = &mut self.jobs[id.0 as usize];
         j.status = JobStatus::Runnable;

@@ -64,6 +64,8 @@ impl SpecParts {
             share_identifier: self.share_identifier,
             scheduling_priority: self.scheduling_priority.unwrap_or(0),
             node_properties: self.node_properties,
+            requested_time: None,
+            user: None,
         }
     }
 }

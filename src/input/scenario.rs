@@ -313,6 +313,7 @@ pub fn load_scenario_text(
             .as_ref()
             .and_then(|s| s.keep_cpu_jobs_off_gpu_instances)
             .unwrap_or(false),
+        policy: scheduler_policy(&ctx, wire.scheduler.as_ref())?,
     };
     let epoch_ms = match &wire.epoch_ms {
         Some(e) => ctx.int(e, "epoch_ms", 0, i64::MAX, "Unix epoch milliseconds ≥ 0")? as u64,
@@ -459,4 +460,18 @@ pub(crate) fn describe(s: &Scenario) -> String {
         plural(s.cluster.job_queues.len(), "job queue", "job queues"),
         plural(s.trace.len(), "job", "jobs"),
     )
+}
+
+/// `[scheduler] policy`: parsed and checked against the built-in policies.
+fn scheduler_policy(
+    ctx: &Ctx,
+    scheduler: Option<&super::wire::WireScheduler>,
+) -> Result<crate::engine::policy::PolicySpec, InputError> {
+    use crate::engine::policy::{PolicySpec, Registry};
+    let Some(p) = scheduler.and_then(|s| s.policy.as_ref()) else {
+        return Ok(PolicySpec::default());
+    };
+    let spec = PolicySpec::parse(p.get_ref())
+        .and_then(|spec| Registry::builtin().resolve(&spec).map(|_| spec));
+    spec.map_err(|m| ctx.err(p.span(), "scheduler.policy".to_string(), m))
 }

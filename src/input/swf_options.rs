@@ -12,6 +12,7 @@
 //! vcpus_per_processor = 1            # vCPUs of one SWF processor, 1 to 1024
 //! memory_per_processor_mib = 1024    # MiB per processor when the log gives none, 1 to 1 TiB
 //! timeout_from_requested_time = false   # requested time → timeout.attemptDurationSeconds
+//! requested_time_fallback = "run_time"  # estimate when field 9 is unknown: "run_time" or "none"
 //! cancelled = "replay"               # status 5: "replay" or "omit"
 //! share_identifier = "none"          # "user" (u12), "group" (g3), "user_group" (u12g3)
 //! think_time = false                 # submit a job think-time after its preceding job ends
@@ -37,6 +38,7 @@ pub(crate) struct WireSwf {
     vcpus_per_processor: Option<Spanned<i64>>,
     memory_per_processor_mib: Option<Spanned<i64>>,
     timeout_from_requested_time: Option<bool>,
+    requested_time_fallback: Option<Spanned<String>>,
     cancelled: Option<Spanned<String>>,
     share_identifier: Option<Spanned<String>>,
     think_time: Option<bool>,
@@ -95,6 +97,8 @@ pub struct SwfOptions {
     pub memory_per_processor_mib: u32,
     /// `timeout_from_requested_time`.
     pub timeout_from_requested_time: bool,
+    /// `requested_time_fallback = "run_time"` (true, default) or `"none"`.
+    pub requested_time_fallback_run_time: bool,
     /// `cancelled = "replay"` (true) or `"omit"`.
     pub replay_cancelled: bool,
     /// `share_identifier`.
@@ -115,6 +119,7 @@ impl Default for SwfOptions {
             vcpus_per_processor: 1,
             memory_per_processor_mib: 1024,
             timeout_from_requested_time: false,
+            requested_time_fallback_run_time: true,
             replay_cancelled: true,
             share_by: ShareBy::None,
             think_time: false,
@@ -220,6 +225,17 @@ pub(crate) fn build_swf_options(ctx: &Ctx, w: Option<&WireSwf>) -> Result<SwfOpt
         vcpus_per_processor,
         memory_per_processor_mib,
         timeout_from_requested_time: w.timeout_from_requested_time.unwrap_or(false),
+        requested_time_fallback_run_time: match &w.requested_time_fallback {
+            None => true,
+            Some(v) => match v.get_ref().as_str() {
+                "run_time" => true,
+                "none" => false,
+                _ => {
+                    let msg = format!("expected \"run_time\" or \"none\", got \"{}\"", v.get_ref());
+                    return Err(ctx.err(v.span(), "swf.requested_time_fallback", msg));
+                }
+            },
+        },
         replay_cancelled,
         share_by,
         think_time: w.think_time.unwrap_or(false),

@@ -257,6 +257,10 @@ impl<'a> Resolver<'a> {
                 0,
             ),
             node_properties,
+            requested_time: x
+                .and_then(|x| x.requested_time_ms)
+                .map(SimDuration::from_millis),
+            user: x.and_then(|x| x.user.clone()),
         };
         Ok(TraceJob {
             submit: SimTime(j.submit_ms),

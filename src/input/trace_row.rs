@@ -55,6 +55,10 @@ pub(crate) struct RawExtra {
     /// Submit-time parameters, sorted by name.
     pub(crate) parameters: Vec<(String, String)>,
     pub(crate) command: Option<Vec<String>>,
+    /// `requested_time_s`: the user's run-time estimate (for scheduling policies).
+    pub(crate) requested_time_ms: Option<u64>,
+    /// `user`: who submitted it (per-user fairness figures).
+    pub(crate) user: Option<String>,
 }
 
 /// Queue and job definition names seen by the syntax stage, interned in first-seen order.
@@ -118,6 +122,8 @@ struct Cols {
     scheduling_priority: Option<usize>,
     parameters: Option<usize>,
     command: Option<usize>,
+    requested_time: Option<usize>,
+    user: Option<usize>,
 }
 
 /// Reads rows into raw records, checking syntax and ranges, and hands each to `each` with
@@ -153,6 +159,8 @@ pub(crate) fn for_each_row_with<R: Read>(
         scheduling_priority: h.find("scheduling_priority"),
         parameters: h.find("parameters"),
         command: h.find("command"),
+        requested_time: h.find("requested_time_s"),
+        user: h.find("user"),
     };
     let mut names = Names::default();
     let mut rec = ByteRecord::new();
@@ -308,6 +316,8 @@ fn parse_row(
         || c.scheduling_priority.is_some()
         || c.parameters.is_some()
         || c.command.is_some()
+        || c.requested_time.is_some()
+        || c.user.is_some()
     {
         let mut x = RawExtra::default();
         parse_job_columns(&row, c, submit_ms, &mut x)?;
@@ -376,6 +386,13 @@ fn parse_job_columns(
     if let Some(p) = row.opt_text(c.parameters, "parameters")? {
         job.parameters = parse_parameters(p).map_err(|m| row.bad("parameters", m))?;
     }
+    job.requested_time_ms = row.secs(
+        c.requested_time,
+        "requested_time_s",
+        1,
+        "a requested run time in seconds > 0",
+    )?;
+    job.user = row.opt_text(c.user, "user")?.map(str::to_string);
     if let Some(cmd) = row.opt_text(c.command, "command")? {
         job.command = Some(cmd.split_whitespace().map(str::to_string).collect());
     }
@@ -400,6 +417,8 @@ impl RawExtra {
             && self.scheduling_priority.is_none()
             && self.parameters.is_empty()
             && self.command.is_none()
+            && self.requested_time_ms.is_none()
+            && self.user.is_none()
     }
 }
 

@@ -153,6 +153,8 @@ pub(crate) struct WireShare {
 #[serde(deny_unknown_fields)]
 pub(crate) struct WireScheduler {
     pub(crate) keep_cpu_jobs_off_gpu_instances: Option<bool>,
+    /// Scheduling policies by name (`engine::policy::spec`), e.g. `"easy-backfill"`.
+    pub(crate) policy: Option<Spanned<String>>,
 }
 
 /// One `computeEnvironmentOrder` entry.

@@ -102,6 +102,15 @@ pub struct JobSpec {
     pub scheduling_priority: u32,
     /// `nodeProperties`: this is a multi-node parallel job.
     pub node_properties: Option<NodeProperties>,
+    /// The user's estimate of one attempt's run time (SWF field 9, "requested time"); only
+    /// scheduling policies read it (shortest-job-first, backfilling). `None`: unknown, and
+    /// policies fall back to `timeout` (see `engine::policy::estimate`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requested_time: Option<SimDuration>,
+    /// Who submitted it (SWF user id as `u<N>`, a trace's `user`), for per-user fairness
+    /// figures and the `fair-share` policy's default share; `None` if the trace does not say.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub user: Option<String>,
 }
 
 /// `nodeProperties` of a multi-node parallel job (reference §7).

@@ -39,6 +39,9 @@ pub struct SchedulingOptions {
     /// Keep jobs that need no GPU off GPU instance types (off by default, as AWS does not
     /// do it, reference §8): such jobs are neither placed on GPU hosts nor launch them.
     pub keep_cpu_jobs_off_gpu_instances: bool,
+    /// Scheduling policies by name (`[scheduler] policy`, `--policy`); empty: AWS Batch's
+    /// (see `engine::policy`).
+    pub policy: crate::engine::policy::PolicySpec,
 }
 
 use serde::{Deserialize, Serialize};

@@ -1,0 +1,369 @@
+//! Backfilling: jobs behind a blocked queue head start early when they cannot delay the
+//! reservations of the jobs in front (the `Backfill` policy says how many jobs hold one: 1
+//! is EASY, all is conservative).
+//!
+//! Modelling choices:
+//! - Estimates are [`policy::estimate`]: requested time, else the attempt timeout, else
+//!   unknown, which holds capacity for good (such a job never ends before a reservation).
+//! - Reservations are on ready hosts of the queue's compute environments (an UNMANAGED
+//!   cluster, or a managed one at `maxvCpus`): the earliest time a host has room for the
+//!   job's estimate, given running jobs ending at their estimates and the reservations in
+//!   front. Backfilled jobs use ready hosts only; they never launch instances.
+//! - Reservations only move earlier: they are searched again (with every other one in place,
+//!   so a job's old slot is always still free) only after some job ended; otherwise they
+//!   stand. A job running past its estimate makes the profile say "any moment now".
+//! - Multi-node parallel jobs are never backfilled and a blocked one blocks its queue, as
+//!   under FIFO.
+//! - Cost: a host's profile is its own running jobs and reservations (`profile`), so a
+//!   search costs O(changes on the hosts searched); checking a job behind the reservations
+//!   costs one placement and O(1) against the cached floor of the host's profile. A pass
+//!   never costs running jobs × queue length.
+
+mod profile;
+
+use super::policy::estimate;
+use super::{Command, Engine, InstanceId, InstanceState, Resources, Timer};
+use crate::model::{ComputeEnvironmentId, JobId, SimDuration, SimTime};
+use profile::HostProfile;
+use std::collections::{BTreeMap, BTreeSet};
+
+/// Where and when a job may start for sure.
+#[derive(Clone, Copy, Debug)]
+struct Reservation {
+    host: InstanceId,
+    start: SimTime,
+    dur: Option<SimDuration>,
+}
+
+/// Backfilling state of an engine.
+#[derive(Debug, Default)]
+pub(crate) struct BackfillState {
+    /// Jobs per queue that hold a reservation (0: no backfilling).
+    depth: usize,
+    profiles: BTreeMap<InstanceId, HostProfile>,
+    /// Ready hosts per compute environment (terminated ones are dropped when met).
+    hosts: BTreeMap<ComputeEnvironmentId, BTreeSet<InstanceId>>,
+    reservations: BTreeMap<JobId, Reservation>,
+    /// Reservation starts, to see when one comes due.
+    due: BTreeSet<(SimTime, JobId)>,
+    /// Job ends so far: when it moves, reservations may move earlier.
+    released: u64,
+    /// Per queue, `(released, inserts)` at its last scan, and `released` at its last
+    /// search of reservations.
+    scanned: BTreeMap<usize, (u64, u64)>,
+    searched: BTreeMap<usize, u64>,
+}
+
+impl BackfillState {
+    /// State for `reservations` jobs per queue (`None`: no backfilling).
+    pub(crate) fn new(reservations: Option<usize>) -> Self {
+        BackfillState {
+            depth: reservations.map_or(0, |r| r.max(1)),
+            ..Self::default()
+        }
+    }
+
+    /// Whether a backfilling policy is on.
+    pub(crate) fn on(&self) -> bool {
+        self.depth > 0
+    }
+}
+
+impl Engine {
+    /// A host became ready.
+    pub(super) fn backfill_host_ready(&mut self, id: InstanceId) {
+        if self.backfill.on() {
+            let ce = self.instances[id.0 as usize].compute_environment;
+            self.backfill.hosts.entry(ce).or_default().insert(id);
+        }
+    }
+
+    /// A host went away: its profile goes, and reservations on it are searched again.
+    pub(super) fn backfill_host_gone(&mut self, id: InstanceId) {
+        if self.backfill.on() && self.backfill.profiles.remove(&id).is_some() {
+            self.backfill.released += 1;
+        }
+    }
+
+    /// An attempt started on `host`: it gives its capacity back at its estimated end.
+    pub(super) fn backfill_started(&mut self, job: JobId, host: InstanceId) {
+        if !self.backfill.on() {
+            return;
+        }
+        self.backfill_forget(job);
+        let j = &self.jobs[job.0 as usize];
+        if let Some(d) = estimate(&j.spec) {
+            let p = self.backfill.profiles.entry(host).or_default();
+            p.releases.insert((self.now + d, job), j.resources());
+            p.version += 1;
+        }
+    }
+
+    /// An attempt ended on `host` (its capacity is back).
+    pub(super) fn backfill_ended(&mut self, job: JobId, host: InstanceId) {
+        if !self.backfill.on() {
+            return;
+        }
+        self.backfill.released += 1;
+        let j = &self.jobs[job.0 as usize];
+        let (Some(d), Some(a)) = (estimate(&j.spec), j.attempts.last()) else {
+            return;
+        };
+        if let Some(p) = self.backfill.profiles.get_mut(&host) {
+            p.releases.remove(&(a.starting_at + d, job));
+            p.version += 1;
+        }
+    }
+
+    /// Drops `job`'s reservation, if it has one.
+    pub(super) fn backfill_forget(&mut self, job: JobId) {
+        let Some(r) = self.backfill.reservations.remove(&job) else {
+            return;
+        };
+        self.backfill.due.remove(&(r.start, job));
+        if let Some(p) = self.backfill.profiles.get_mut(&r.host) {
+            p.remove_hold(job, r.start, r.dur);
+        }
+    }
+
+    /// A ready host of `ce` for `job` that the placement policy accepts and where the job,
+    /// starting now, delays no reservation of another job.
+    pub(super) fn place_ready(
+        &mut self,
+        ce: ComputeEnvironmentId,
+        job: JobId,
+        need: Resources,
+        gpu_hosts: bool,
+    ) -> Option<InstanceId> {
+        let first = self.place(ce, true, need, gpu_hosts)?;
+        if !self.backfill.on() {
+            return Some(first);
+        }
+        let own = self.backfill.reservations.get(&job).copied();
+        if let Some(r) = own {
+            self.profile(r.host).remove_hold(job, r.start, r.dur);
+        }
+        let dur = estimate(&self.jobs[job.0 as usize].spec);
+        let mut found = self.delays_nobody(first, need, dur).then_some(first);
+        if found.is_none() {
+            let fitting: Vec<InstanceId> = {
+                let idx = &self.ces[ce.0 as usize].ready;
+                idx.fitting(&need, gpu_hosts).map(|(id, _)| id).collect()
+            };
+            found = fitting
+                .into_iter()
+                .find(|&h| h != first && self.delays_nobody(h, need, dur));
+        }
+        if let (None, Some(r)) = (found, own) {
+            self.profile(r.host).add_hold(job, r.start, need, r.dur);
+        }
+        found
+    }
+
+    fn profile(&mut self, host: InstanceId) -> &mut HostProfile {
+        self.backfill.profiles.entry(host).or_default()
+    }
+
+    /// Whether a job needing `need` for `dur` from now on `host` (where it fits now)
+    /// leaves every reservation there intact.
+    fn delays_nobody(
+        &mut self,
+        host: InstanceId,
+        need: Resources,
+        dur: Option<SimDuration>,
+    ) -> bool {
+        let (now, free) = (self.now, self.instances[host.0 as usize].free);
+        let Some((first, floor)) = self.profile(host).floor(now, free) else {
+            return true;
+        };
+        dur.is_some_and(|d| now + d <= first) || floor.holds(need)
+    }
+
+    /// After `job` started on `host` by backfilling: keeps the host's floor cache (lowered
+    /// by `need` if the job may run past the first reservation there).
+    fn note_backfilled(&mut self, job: JobId, host: InstanceId, need: Resources) {
+        let j = &mut self.jobs[job.0 as usize];
+        j.backfilled = true;
+        let dur = estimate(&j.spec);
+        let now = self.now;
+        let p = self.profile(host);
+        let past_first = p
+            .holds
+            .keys()
+            .next()
+            .is_some_and(|&(first, _, _)| dur.is_none_or(|d| now + d > first));
+        p.keep_floor(past_first.then_some(need));
+    }
+
+    /// The scan of queue `q` after its head blocked: the first `depth` waiting jobs get (or
+    /// keep) reservations and start when theirs come due; the others start if they fit now
+    /// and delay no reservation.
+    pub(super) fn backfill_queue(&mut self, q: usize, head: JobId, out: &mut Vec<Command>) {
+        if self.multinode.contains_key(&head) {
+            return; // a blocked multi-node job blocks its queue, as under FIFO
+        }
+        let stamp = (self.backfill.released, self.queues[q].inserts());
+        let due = self
+            .backfill
+            .due
+            .first()
+            .is_some_and(|&(t, _)| t <= self.now);
+        if self.backfill.scanned.get(&q) == Some(&stamp) && !due {
+            return; // nothing freed, nothing new, nothing due: the last scan's verdicts hold
+        }
+        let search = self.backfill.searched.get(&q) != Some(&self.backfill.released);
+        let depth = self.backfill.depth;
+        let (mut reserved, mut waiting) = (0usize, false);
+        for share in self.queues[q].shares_in_order(self.now) {
+            let mut after = None;
+            while let Some((key, job)) = self.queues[q].next_in_share(share, after) {
+                after = Some(key);
+                if self.multinode.contains_key(&job) {
+                    self.backfill_forget(job);
+                    waiting = true;
+                    continue;
+                }
+                let started = if reserved < depth {
+                    reserved += 1;
+                    self.start_if_due(q, job, search, out)
+                } else {
+                    self.backfill_forget(job);
+                    self.start_now_if_harmless(q, job, out)
+                };
+                match started {
+                    Some(host) => {
+                        self.queues[q].remove(key);
+                        if waiting {
+                            let need = self.jobs[job.0 as usize].resources();
+                            self.note_backfilled(job, host, need);
+                        }
+                    }
+                    None => waiting = true,
+                }
+            }
+        }
+        self.backfill.searched.insert(q, self.backfill.released);
+        let stamp = (self.backfill.released, self.queues[q].inserts());
+        self.backfill.scanned.insert(q, stamp);
+    }
+
+    /// Gives `job` a reservation (keeping the one it has unless `search`), and starts it on
+    /// its host if the reservation is due now.
+    fn start_if_due(
+        &mut self,
+        q: usize,
+        job: JobId,
+        search: bool,
+        out: &mut Vec<Command>,
+    ) -> Option<InstanceId> {
+        let (need, dur) = {
+            let j = &self.jobs[job.0 as usize];
+            (j.resources(), estimate(&j.spec))
+        };
+        let kept =
+            self.backfill.reservations.get(&job).copied().filter(|r| {
+                !search && self.instances[r.host.0 as usize].state == InstanceState::Ready
+            });
+        let r = match kept {
+            Some(r) => r,
+            None => {
+                self.backfill_forget(job);
+                let (host, start) = self.earliest_host(q, need, dur)?;
+                let r = Reservation { host, start, dur };
+                self.profile(host).add_hold(job, start, need, dur);
+                self.backfill.reservations.insert(job, r);
+                self.backfill.due.insert((start, job));
+                self.jobs[job.0 as usize]
+                    .first_reservation
+                    .get_or_insert(start);
+                if start > self.now {
+                    self.timers.insert((start, Timer::ReservationDue(job)));
+                }
+                r
+            }
+        };
+        let fits = self.instances[r.host.0 as usize].free.holds(&need);
+        let allowed = self.queues[q].within_reservation(need.vcpus, self.queue_max_vcpus[q]);
+        if r.start > self.now || !fits || !allowed {
+            return None;
+        }
+        self.start_on(q, job, r.host, out);
+        Some(r.host)
+    }
+
+    /// Starts `job` now on a ready host where it delays no reservation, if there is one.
+    fn start_now_if_harmless(
+        &mut self,
+        q: usize,
+        job: JobId,
+        out: &mut Vec<Command>,
+    ) -> Option<InstanceId> {
+        let need = self.jobs[job.0 as usize].resources();
+        if !self.queues[q].within_reservation(need.vcpus, self.queue_max_vcpus[q]) {
+            return None;
+        }
+        let gpu_hosts = need.gpus > 0 || !self.cluster.options.keep_cpu_jobs_off_gpu_instances;
+        let queue = self.jobs[job.0 as usize].spec.queue;
+        let n = self.cluster.queue(queue).compute_environment_order.len();
+        for i in 0..n {
+            let ce = self.cluster.queue(queue).compute_environment_order[i];
+            if self.cluster.ce(ce).disabled || self.ces[ce.0 as usize].ready.is_empty() {
+                continue;
+            }
+            if let Some(host) = self.place_ready(ce, job, need, gpu_hosts) {
+                self.start_on(q, job, host, out);
+                return Some(host);
+            }
+        }
+        None
+    }
+
+    fn start_on(&mut self, q: usize, job: JobId, host: InstanceId, out: &mut Vec<Command>) {
+        let need = self.jobs[job.0 as usize].resources();
+        self.take_capacity(host, need);
+        self.start_attempt(job, host, out);
+        self.queues[q].charge_placed(need.vcpus as i64);
+    }
+
+    /// The ready host of `q`'s compute environments where `need` can start soonest for
+    /// `dur`, and when (ties: the host met first).
+    fn earliest_host(
+        &mut self,
+        q: usize,
+        need: Resources,
+        dur: Option<SimDuration>,
+    ) -> Option<(InstanceId, SimTime)> {
+        let gpu_hosts = need.gpus > 0 || !self.cluster.options.keep_cpu_jobs_off_gpu_instances;
+        let order = self.cluster.job_queues[q].compute_environment_order.clone();
+        let mut best: Option<(SimTime, InstanceId)> = None;
+        for ce in order {
+            if self.cluster.ce(ce).disabled {
+                continue;
+            }
+            let hosts: Vec<InstanceId> = match self.backfill.hosts.get_mut(&ce) {
+                Some(set) => {
+                    let alive =
+                        |h: &InstanceId| self.instances[h.0 as usize].state == InstanceState::Ready;
+                    set.retain(alive);
+                    set.iter().copied().collect()
+                }
+                None => continue,
+            };
+            for h in hosts {
+                let inst = &self.instances[h.0 as usize];
+                let ty = self.cluster.catalog.get(inst.instance_type);
+                if !self.may_use(ty, &need) || (inst.gpu_host && !gpu_hosts) {
+                    continue;
+                }
+                let free = inst.free;
+                let p = self.backfill.profiles.entry(h).or_default();
+                if let Some(t) = p.earliest(self.now, free, need, dur) {
+                    if best.is_none_or(|(bt, _)| t < bt) {
+                        best = Some((t, h));
+                    }
+                }
+            }
+        }
+        best.map(|(t, h)| (h, t))
+    }
+}
