@@ -54,6 +54,29 @@ pub fn simulate_with_progress(
     events: Option<&mut dyn Write>,
     progress: Option<ProgressFn<'_>>,
 ) -> io::Result<SimRun> {
+    simulate_inner(scenario, strategy, events, progress, None)
+}
+
+/// [`simulate`] with policies of the caller's own (built from a [`Registry`] a user added
+/// to, see `examples/custom_policy.rs`) instead of the built-ins the scenario names.
+///
+/// [`Registry`]: crate::engine::policy::Registry
+pub fn simulate_with_policies(
+    scenario: Scenario,
+    label: &str,
+    events: Option<&mut dyn Write>,
+    policies: crate::engine::policy::Policies,
+) -> io::Result<SimRun> {
+    simulate_inner(scenario, label, events, None, Some(policies))
+}
+
+fn simulate_inner(
+    scenario: Scenario,
+    strategy: &str,
+    events: Option<&mut dyn Write>,
+    progress: Option<ProgressFn<'_>>,
+    policies: Option<crate::engine::policy::Policies>,
+) -> io::Result<SimRun> {
     let mut summary = Summary {
         scenario: scenario.name.clone(),
         strategy: strategy.to_string(),
@@ -63,7 +86,10 @@ pub fn simulate_with_progress(
     };
     let mut scenario = scenario;
     scenario.cluster.add_unmanaged_host_types();
-    let mut engine = Engine::new(scenario.cluster.clone());
+    let mut engine = match policies {
+        Some(p) => Engine::with_policies(scenario.cluster.clone(), p),
+        None => Engine::new(scenario.cluster.clone()),
+    };
     let mut driver = SimDriver::new(scenario);
     let mut nothing = |_| {};
     let tick = progress.unwrap_or(&mut nothing);
