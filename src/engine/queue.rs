@@ -179,21 +179,10 @@ impl RunnableQueue {
         shares.into_iter().map(|(_, s)| s).collect()
     }
 
-    /// The first job of `share` after `after` (from the share's first when `None`).
-    pub(crate) fn next_in_share(
-        &self,
-        share: u32,
-        after: Option<QueueKey>,
-    ) -> Option<(QueueKey, JobId)> {
-        use std::ops::Bound::{Excluded, Included};
-        let lo = match after {
-            Some(k) => Excluded(k),
-            None => Included((share, 0, 0, i64::MIN)),
-        };
-        self.jobs
-            .range((lo, Excluded((share + 1, 0, 0, i64::MIN))))
-            .next()
-            .map(|(k, j)| (*k, *j))
+    /// Appends the jobs of `share`, in order, to `out`.
+    pub(crate) fn share_jobs(&self, share: u32, out: &mut Vec<(QueueKey, JobId)>) {
+        let range = (share, 0, 0, i64::MIN)..(share + 1, 0, 0, i64::MIN);
+        out.extend(self.jobs.range(range).map(|(k, j)| (*k, *j)));
     }
 
     /// Whether the queue may place `vcpus` more under `computeReservation`, given the total

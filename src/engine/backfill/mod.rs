@@ -46,12 +46,19 @@ pub(crate) struct BackfillState {
     reservations: BTreeMap<JobId, Reservation>,
     /// Reservation starts, to see when one comes due.
     due: BTreeSet<(SimTime, JobId)>,
-    /// Job ends so far: when it moves, reservations may move earlier.
+    /// Job ends so far: when it moves, capacity came back and jobs behind the reservations
+    /// are worth another look.
     released: u64,
+    /// Job ends away from their estimates (or without one) and hosts lost: when it moves,
+    /// reservations may move and are searched again. An end exactly at its estimate changes
+    /// nothing the profile did not already assume.
+    early: u64,
     /// Per queue, `(released, inserts)` at its last scan, and `released` at its last
     /// search of reservations.
     scanned: BTreeMap<usize, (u64, u64)>,
     searched: BTreeMap<usize, u64>,
+    /// The scan's snapshot of a share's jobs (kept to reuse its allocation).
+    scan: Vec<(super::queue::QueueKey, JobId)>,
 }
 
 impl BackfillState {
@@ -82,6 +89,7 @@ impl Engine {
     pub(super) fn backfill_host_gone(&mut self, id: InstanceId) {
         if self.backfill.on() && self.backfill.profiles.remove(&id).is_some() {
             self.backfill.released += 1;
+            self.backfill.early += 1;
         }
     }
 
@@ -107,10 +115,15 @@ impl Engine {
         self.backfill.released += 1;
         let j = &self.jobs[job.0 as usize];
         let (Some(d), Some(a)) = (estimate(&j.spec), j.attempts.last()) else {
+            self.backfill.early += 1;
             return;
         };
+        let end = a.starting_at + d;
+        if self.now != end {
+            self.backfill.early += 1;
+        }
         if let Some(p) = self.backfill.profiles.get_mut(&host) {
-            p.releases.remove(&(a.starting_at + d, job));
+            p.releases.remove(&(end, job));
             p.version += 1;
         }
     }
@@ -211,13 +224,17 @@ impl Engine {
         if self.backfill.scanned.get(&q) == Some(&stamp) && !due {
             return; // nothing freed, nothing new, nothing due: the last scan's verdicts hold
         }
-        let search = self.backfill.searched.get(&q) != Some(&self.backfill.released);
+        let search = self.backfill.searched.get(&q) != Some(&self.backfill.early);
         let depth = self.backfill.depth;
         let (mut reserved, mut waiting) = (0usize, false);
-        for share in self.queues[q].shares_in_order(self.now) {
-            let mut after = None;
-            while let Some((key, job)) = self.queues[q].next_in_share(share, after) {
-                after = Some(key);
+        let mut scan = std::mem::take(&mut self.backfill.scan);
+        'shares: for share in self.queues[q].shares_in_order(self.now) {
+            scan.clear();
+            self.queues[q].share_jobs(share, &mut scan);
+            for &(key, job) in &scan {
+                if reserved >= depth && !self.room_in(q) {
+                    break 'shares; // nothing can start now, and every reservation is made
+                }
                 if self.multinode.contains_key(&job) {
                     self.backfill_forget(job);
                     waiting = true;
@@ -242,7 +259,8 @@ impl Engine {
                 }
             }
         }
-        self.backfill.searched.insert(q, self.backfill.released);
+        self.backfill.scan = scan;
+        self.backfill.searched.insert(q, self.backfill.early);
         let stamp = (self.backfill.released, self.queues[q].inserts());
         self.backfill.scanned.insert(q, stamp);
     }
@@ -316,6 +334,14 @@ impl Engine {
             }
         }
         None
+    }
+
+    /// Whether some ready host of `q`'s compute environments has any room.
+    fn room_in(&self, q: usize) -> bool {
+        let order = &self.cluster.job_queues[q].compute_environment_order;
+        order
+            .iter()
+            .any(|ce| !self.ces[ce.0 as usize].ready.is_empty())
     }
 
     fn start_on(&mut self, q: usize, job: JobId, host: InstanceId, out: &mut Vec<Command>) {
