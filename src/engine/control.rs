@@ -71,7 +71,7 @@ impl Engine {
 
     /// Takes a RUNNABLE job out of its queue, or off the booting instance it was waiting for.
     fn withdraw_runnable(&mut self, job: JobId) {
-        self.backfill_forget(job);
+        self.backfill_withdrawn(job);
         let j = &mut self.jobs[job.0 as usize];
         let need = j.resources();
         let (q, key) = (j.spec.queue.0 as usize, j.queue_key);

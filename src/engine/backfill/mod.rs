@@ -128,6 +128,15 @@ impl Engine {
         }
     }
 
+    /// A RUNNABLE job left its queue (cancelled): its reservation goes, and the ones behind
+    /// it may move into the room it held.
+    pub(super) fn backfill_withdrawn(&mut self, job: JobId) {
+        if self.backfill.reservations.contains_key(&job) {
+            self.backfill_forget(job);
+            self.backfill.early += 1;
+        }
+    }
+
     /// Drops `job`'s reservation, if it has one.
     pub(super) fn backfill_forget(&mut self, job: JobId) {
         let Some(r) = self.backfill.reservations.remove(&job) else {
@@ -178,7 +187,9 @@ impl Engine {
     }
 
     /// Whether a job needing `need` for `dur` from now on `host` (where it fits now)
-    /// leaves every reservation there intact.
+    /// leaves every reservation there intact: at once if it ends before the first one or
+    /// fits under the floor of the profile from then on (exact with one reservation, as under
+    /// EASY); else, with several reservations here, by walking the profile over its window.
     fn delays_nobody(
         &mut self,
         host: InstanceId,
@@ -186,10 +197,14 @@ impl Engine {
         dur: Option<SimDuration>,
     ) -> bool {
         let (now, free) = (self.now, self.instances[host.0 as usize].free);
-        let Some((first, floor)) = self.profile(host).floor(now, free) else {
+        let p = self.profile(host);
+        let Some((first, floor)) = p.floor(now, free) else {
             return true;
         };
-        dur.is_some_and(|d| now + d <= first) || floor.holds(need)
+        if dur.is_some_and(|d| now + d <= first) || floor.holds(need) {
+            return true;
+        }
+        p.reservations() > 1 && p.fits_now(now, free, need, dur)
     }
 
     /// After `job` started on `host` by backfilling: keeps the host's floor cache (lowered
@@ -265,8 +280,10 @@ impl Engine {
         self.backfill.scanned.insert(q, stamp);
     }
 
-    /// Gives `job` a reservation (keeping the one it has unless `search`), and starts it on
-    /// its host if the reservation is due now.
+    /// Starts `job` now where the placement policy puts it, if that delays no other
+    /// reservation; else gives it a reservation after now (keeping the one it has unless
+    /// `search`, or unless it came due and the job still could not start: a host busy past
+    /// an estimate, or a placement that refuses the host).
     fn start_if_due(
         &mut self,
         q: usize,
@@ -274,39 +291,36 @@ impl Engine {
         search: bool,
         out: &mut Vec<Command>,
     ) -> Option<InstanceId> {
+        // A standing reservation is the earliest slot after it was made, and nothing freed
+        // early since: the job cannot start before it.
+        let now = self.now;
+        let stands = self.backfill.reservations.get(&job).is_some_and(|r| {
+            !search
+                && r.start > now
+                && self.instances[r.host.0 as usize].state == InstanceState::Ready
+        });
+        if stands {
+            return None;
+        }
+        if let Some(host) = self.start_now_if_harmless(q, job, out) {
+            return Some(host);
+        }
         let (need, dur) = {
             let j = &self.jobs[job.0 as usize];
             (j.resources(), estimate(&j.spec))
         };
-        let kept =
-            self.backfill.reservations.get(&job).copied().filter(|r| {
-                !search && self.instances[r.host.0 as usize].state == InstanceState::Ready
-            });
-        let r = match kept {
-            Some(r) => r,
-            None => {
-                self.backfill_forget(job);
-                let (host, start) = self.earliest_host(q, need, dur)?;
-                let r = Reservation { host, start, dur };
-                self.profile(host).add_hold(job, start, need, dur);
-                self.backfill.reservations.insert(job, r);
-                self.backfill.due.insert((start, job));
-                self.jobs[job.0 as usize]
-                    .first_reservation
-                    .get_or_insert(start);
-                if start > self.now {
-                    self.timers.insert((start, Timer::ReservationDue(job)));
-                }
-                r
-            }
-        };
-        let fits = self.instances[r.host.0 as usize].free.holds(&need);
-        let allowed = self.queues[q].within_reservation(need.vcpus, self.queue_max_vcpus[q]);
-        if r.start > self.now || !fits || !allowed {
-            return None;
-        }
-        self.start_on(q, job, r.host, out);
-        Some(r.host)
+        self.backfill_forget(job);
+        // After now: had it fitted now where the placement allows, it would have started.
+        let (host, start) = self.earliest_host(q, need, dur)?;
+        self.profile(host).add_hold(job, start, need, dur);
+        let r = Reservation { host, start, dur };
+        self.backfill.reservations.insert(job, r);
+        self.backfill.due.insert((start, job));
+        self.jobs[job.0 as usize]
+            .first_reservation
+            .get_or_insert(start);
+        self.timers.insert((start, Timer::ReservationDue(job)));
+        None
     }
 
     /// Starts `job` now on a ready host where it delays no reservation, if there is one.
@@ -383,7 +397,7 @@ impl Engine {
                 }
                 let free = inst.free;
                 let p = self.backfill.profiles.entry(h).or_default();
-                if let Some(t) = p.earliest(self.now, free, need, dur) {
+                if let Some(t) = p.earliest_after(self.now, free, need, dur) {
                     if best.is_none_or(|(bt, _)| t < bt) {
                         best = Some((t, h));
                     }

@@ -67,20 +67,17 @@ pub(crate) struct HostProfile {
     floor_cache: Option<(u64, SimTime, Delta)>,
 }
 
-/// Release times already past (a job running beyond its estimate) count as "any moment
-/// now": one millisecond ahead, so nothing is reserved into the past.
-fn soon(now: SimTime) -> SimTime {
-    now + SimDuration(1)
-}
-
 impl HostProfile {
-    /// Changes in time order from `now` on: holds already due count from `now`, releases
-    /// overdue from just after it.
+    /// Changes in time order from `now` on: holds already due count from `now`. A release
+    /// at or before `now` belongs to a job still running past its estimate (ends at `now`
+    /// were handled before the pass): when it ends is unknown, so it counts as never, and
+    /// its real end searches the reservations again.
     fn changes(&self, now: SimTime) -> impl Iterator<Item = (SimTime, Delta)> + '_ {
+        use std::ops::Bound::{Excluded, Unbounded};
         let rel = self
             .releases
-            .iter()
-            .map(move |(&(t, _), &r)| (t.max(soon(now)), Delta::of(r, 1)));
+            .range((Excluded((now, JobId(u32::MAX))), Unbounded))
+            .map(|(&(t, _), &r)| (t, Delta::of(r, 1)));
         let holds = self
             .holds
             .iter()
@@ -90,12 +87,52 @@ impl HostProfile {
 
     /// The earliest start at or after `now` when `need` fits for `dur` (`None`: for good),
     /// given `free` now; `None` if never.
+    #[cfg(test)]
     pub(crate) fn earliest(
         &self,
         now: SimTime,
         free: Resources,
         need: Resources,
         dur: Option<SimDuration>,
+    ) -> Option<SimTime> {
+        self.search(now, free, need, dur, true)
+    }
+
+    /// Whether `need` fits from `now` for `dur` (`None`: for good).
+    pub(crate) fn fits_now(
+        &self,
+        now: SimTime,
+        free: Resources,
+        need: Resources,
+        dur: Option<SimDuration>,
+    ) -> bool {
+        self.search(now, free, need, dur, true) == Some(now)
+    }
+
+    /// How many reservations hold capacity here.
+    pub(crate) fn reservations(&self) -> usize {
+        self.holds.keys().filter(|k| !k.2).count()
+    }
+
+    /// [`Self::earliest`], but only at a change after `now` (the job was offered `now`
+    /// already and did not start).
+    pub(crate) fn earliest_after(
+        &self,
+        now: SimTime,
+        free: Resources,
+        need: Resources,
+        dur: Option<SimDuration>,
+    ) -> Option<SimTime> {
+        self.search(now, free, need, dur, false)
+    }
+
+    fn search(
+        &self,
+        now: SimTime,
+        free: Resources,
+        need: Resources,
+        dur: Option<SimDuration>,
+        at_now: bool,
     ) -> Option<SimTime> {
         let mut level = Delta::of(free, 1);
         let mut changes = self.changes(now).peekable();
@@ -107,7 +144,7 @@ impl HostProfile {
             level.add(d);
             changes.next();
         }
-        let mut start = level.holds(need).then_some(now);
+        let mut start = (at_now && level.holds(need)).then_some(now);
         while let Some((t, d)) = changes.next() {
             if let (Some(s), Some(dur)) = (start, dur) {
                 if t >= s + dur {
