@@ -1,6 +1,7 @@
-//! The HTML reports as a reader sees them: `flotilla simulate` and `flotilla compare` (the
-//! built binary) and `write_sweep_report` (made-up points) write index.html; headless
-//! Chromium renders each page, and every chart must be there, at its size, and not blank.
+//! The HTML reports as a reader sees them: `flotilla simulate` and `flotilla compare`
+//! (`--strategies` and `--policies`; the built binary) and `write_sweep_report` (made-up
+//! points) write index.html; headless Chromium renders each page, and every chart must be
+//! there, at its size, and not blank.
 //!
 //! Chromium missing: the browser part fails under CI=true, else it is skipped loudly (the
 //! file checks still run).
@@ -19,6 +20,7 @@ const RUN_CHARTS: [&str; 6] = [
     "interruptions",
 ];
 const COMPARE_CHARTS: [&str; 2] = ["strategies", "wait_cdf"];
+const POLICY_CHARTS: [&str; 2] = ["policies", "wait_cdf"];
 const SWEEP_CHARTS: [&str; 2] = ["pareto_wait", "pareto_makespan"];
 const WIDTH: u32 = 1200;
 
@@ -62,6 +64,7 @@ fn reports_render_in_a_browser_with_every_chart() {
     let tmp = tempfile::tempdir().unwrap();
     let run = tmp.path().join("run");
     let cmp = tmp.path().join("compare");
+    let cmp_pol = tmp.path().join("compare-policies");
     let sweep = tmp.path().join("sweep");
     let started = Instant::now();
     flotilla(&[
@@ -78,6 +81,18 @@ fn reports_render_in_a_browser_with_every_chart() {
         "--out",
         cmp.to_str().unwrap(),
     ]);
+    // Scheduling policies side by side: six bar panels of the literature's metrics.
+    flotilla(&[
+        "compare",
+        "scenarios/quickstart.toml",
+        "--policies",
+        "fifo,easy-backfill,best-fit[headroom=0.1]+sjf",
+        "--out",
+        cmp_pol.to_str().unwrap(),
+    ]);
+    let html = std::fs::read_to_string(cmp_pol.join("index.html")).unwrap();
+    assert!(html.contains("Means per policy (compare.csv)"));
+    assert!(html.contains("bounded sld") && html.contains("easy-backfill"));
     let table = HtmlTable {
         title: "Sweep <grid>".into(),
         header: vec!["config".into(), "cost USD".into()],
@@ -109,6 +124,7 @@ fn reports_render_in_a_browser_with_every_chart() {
     let pages = [
         (run.as_path(), &RUN_CHARTS[..]),
         (cmp.as_path(), &COMPARE_CHARTS[..]),
+        (cmp_pol.as_path(), &POLICY_CHARTS[..]),
         (sweep.as_path(), &SWEEP_CHARTS[..]),
         (plan.as_path(), &SWEEP_CHARTS[..]),
     ];

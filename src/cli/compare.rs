@@ -1,10 +1,10 @@
-//! `flotilla compare`: strategies × seeds on rayon, one run per task, results sorted before
+//! `flotilla compare`: strategies (or scheduling policies) × seeds on rayon, one run per task, results sorted before
 //! they are printed so the table never depends on thread count.
 
 use super::CompareArgs;
 use crate::model::AllocationStrategy;
 use crate::record::{self, Summary};
-use crate::report::StrategyRow;
+use crate::report::{CompareKind, CompareRow, CompareTable};
 use anyhow::Context;
 use rayon::prelude::*;
 use std::io::Write;
@@ -17,25 +17,115 @@ pub(crate) fn parse_seeds(spec: &str, base: u64) -> anyhow::Result<Vec<u64>> {
     Ok(spec.list(base))
 }
 
+/// What one row of the comparison runs.
+enum Variant {
+    /// An allocation strategy for every managed compute environment.
+    Strategy(AllocationStrategy),
+    /// Scheduling policies (`--policy` text) and their label.
+    Policy { text: String, label: String },
+}
+
+impl Variant {
+    fn label(&self) -> &str {
+        match self {
+            Variant::Strategy(s) => s.as_str(),
+            Variant::Policy { label, .. } => label,
+        }
+    }
+
+    /// Sets it on `scenario`.
+    fn apply(&self, scenario: &mut crate::scenario::Scenario) -> anyhow::Result<()> {
+        match self {
+            Variant::Strategy(s) => scenario.apply_strategy(*s),
+            Variant::Policy { text, .. } => {
+                super::apply_policy(scenario, text)?;
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Splits `--policies` at commas outside brackets (`best-fit[headroom=0.1,x=2],fifo` is two
+/// policies); items are trimmed and must not be empty.
+pub(crate) fn split_policies(text: &str) -> anyhow::Result<Vec<String>> {
+    let mut out = Vec::new();
+    let (mut depth, mut item) = (0usize, String::new());
+    for c in text.chars() {
+        match c {
+            '[' => depth += 1,
+            ']' => {
+                depth = depth
+                    .checked_sub(1)
+                    .ok_or_else(|| anyhow::anyhow!("--policies {text}: `]` without `[`"))?;
+            }
+            ',' if depth == 0 => {
+                out.push(std::mem::take(&mut item));
+                continue;
+            }
+            _ => {}
+        }
+        item.push(c);
+    }
+    if depth > 0 {
+        anyhow::bail!("--policies {text}: `[` without `]`");
+    }
+    out.push(item);
+    let out: Vec<String> = out.into_iter().map(|s| s.trim().to_string()).collect();
+    if out.iter().any(String::is_empty) {
+        anyhow::bail!("--policies {text}: an empty policy (two commas, or one at an end)");
+    }
+    Ok(out)
+}
+
+/// The rows asked for, checked: `--policies` if given, else `--strategies`.
+fn variants(
+    a: &CompareArgs,
+    base: &crate::scenario::Scenario,
+) -> anyhow::Result<(CompareKind, Vec<Variant>)> {
+    let Some(text) = &a.policies else {
+        let v = a
+            .strategies
+            .iter()
+            .map(|s| s.parse().map(Variant::Strategy).map_err(anyhow::Error::msg))
+            .collect::<anyhow::Result<_>>()?;
+        return Ok((CompareKind::Strategies, v));
+    };
+    let mut out: Vec<Variant> = Vec::new();
+    for p in split_policies(text)? {
+        // Checked against the built-ins once here; each run applies it again.
+        let label = super::apply_policy(&mut base.clone(), &p)?;
+        if let Some(other) = out.iter().find(|v| v.label() == label) {
+            let Variant::Policy { text: o, .. } = other else {
+                unreachable!("only policies here")
+            };
+            anyhow::bail!("--policies: `{p}` is `{o}` again (label {label})");
+        }
+        out.push(Variant::Policy { text: p, label });
+    }
+    Ok((CompareKind::Policies, out))
+}
+
 pub(super) fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
-    let strategies: Vec<AllocationStrategy> = a
-        .strategies
-        .iter()
-        .map(|s| s.parse().map_err(anyhow::Error::msg))
-        .collect::<anyhow::Result<_>>()?;
     let opts = crate::input::ReadOptions {
         skip_bad_lines: a.skip_bad_lines,
     };
-    let (base, _) = super::prepare(&a.scenario, a.trace.as_deref(), None, None, opts)?;
+    let (base, _) = super::prepare_swf(
+        &a.scenario,
+        a.trace.as_deref(),
+        None,
+        None,
+        opts,
+        a.cluster_from_header,
+    )?;
+    let (kind, variants) = variants(&a, &base)?;
     let seeds = parse_seeds(&a.seeds, base.seed)?;
     let dir = a
         .out
         .clone()
         .unwrap_or_else(|| Path::new("reports").join(format!("{}-compare", base.name)));
     std::fs::create_dir_all(&dir).with_context(|| format!("{}", dir.display()))?;
-    let tasks: Vec<(AllocationStrategy, u64)> = strategies
-        .iter()
-        .flat_map(|&s| seeds.iter().map(move |&seed| (s, seed)))
+    let tasks: Vec<(usize, u64)> = (0..variants.len())
+        .flat_map(|v| seeds.iter().map(move |&seed| (v, seed)))
         .collect();
     let pool = rayon::ThreadPoolBuilder::new()
         .num_threads(a.threads.unwrap_or(0))
@@ -43,11 +133,12 @@ pub(super) fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
     let keep = a.keep_runs.then(|| dir.join("runs"));
     let want_waits = !a.no_report;
     let bar = super::sweep::progress(tasks.len() as u64, a.quiet, "compare");
+    // Collected in task order, whatever the thread count.
     let results: Vec<anyhow::Result<(Summary, Vec<f64>)>> = pool.install(|| {
         tasks
             .par_iter()
-            .map(|&(s, seed)| {
-                let r = one_run(&base, s, seed, keep.as_deref(), want_waits);
+            .map(|&(v, seed)| {
+                let r = one_run(&base, &variants[v], seed, keep.as_deref(), want_waits);
                 bar.inc(1);
                 r
             })
@@ -59,19 +150,39 @@ pub(super) fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
         .collect::<anyhow::Result<Vec<_>>>()?
         .into_iter()
         .unzip();
-    let rows = table(&strategies, &runs);
-    write_csv(&dir.join("compare.csv"), &rows)?;
-    write_runs_csv(&dir.join("compare-runs.csv"), &runs)?;
+    let table = CompareTable {
+        kind,
+        rows: variants
+            .iter()
+            .enumerate()
+            .map(|(v, var)| {
+                let mine: Vec<&Summary> = tasks
+                    .iter()
+                    .zip(&runs)
+                    .filter(|((tv, _), _)| *tv == v)
+                    .map(|(_, r)| r)
+                    .collect();
+                CompareRow::of(kind, var.label(), &mine)
+            })
+            .collect(),
+    };
+    write_csv(&dir.join("compare.csv"), &table)?;
+    write_runs_csv(&dir.join("compare-runs.csv"), kind, &runs)?;
     if want_waits {
-        let report_rows: Vec<StrategyRow> = rows.iter().map(StrategyRow::from).collect();
-        let pooled = pool_waits(&strategies, &runs, waits);
-        crate::report::write_compare_report(&dir, &base.name, &report_rows, &pooled)
+        let mut pooled: Vec<(String, Vec<f64>)> = variants
+            .iter()
+            .map(|v| (v.label().to_string(), Vec::new()))
+            .collect();
+        for (&(v, _), w) in tasks.iter().zip(waits) {
+            pooled[v].1.extend(w);
+        }
+        crate::report::write_compare_report(&dir, &base.name, &table, &pooled)
             .with_context(|| format!("writing the report in {}", dir.display()))?;
     }
     if a.json {
-        println!("{}", serde_json::to_string_pretty(&rows)?);
+        println!("{}", serde_json::to_string_pretty(&table)?);
     } else {
-        print_table(&base.name, seeds.len(), &rows, &dir);
+        print_table(&base.name, seeds.len(), &table, &dir);
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -79,15 +190,15 @@ pub(super) fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
 /// One run's summary and, when `want_waits`, its jobs' queue waits (seconds) for the report.
 fn one_run(
     base: &crate::scenario::Scenario,
-    strategy: AllocationStrategy,
+    variant: &Variant,
     seed: u64,
     keep: Option<&Path>,
     want_waits: bool,
 ) -> anyhow::Result<(Summary, Vec<f64>)> {
     let mut scenario = base.clone();
     scenario.seed = seed;
-    scenario.apply_strategy(strategy);
-    let label = strategy.as_str();
+    variant.apply(&mut scenario)?;
+    let label = variant.label();
     let run = match keep {
         Some(root) => {
             let dir = root.join(format!("{label}-{seed}"));
@@ -110,154 +221,83 @@ fn one_run(
     Ok((run.summary, waits))
 }
 
-/// Each strategy's waits, its runs' pooled (runs come in task order, so this is
-/// deterministic).
-fn pool_waits(
-    strategies: &[AllocationStrategy],
-    runs: &[Summary],
-    waits: Vec<Vec<f64>>,
-) -> Vec<(String, Vec<f64>)> {
-    let mut pooled: Vec<(String, Vec<f64>)> = strategies
-        .iter()
-        .map(|s| (s.as_str().to_string(), Vec::new()))
-        .collect();
-    for (r, w) in runs.iter().zip(waits) {
-        if let Some(p) = pooled.iter_mut().find(|p| p.0 == r.strategy) {
-            p.1.extend(w);
-        }
-    }
-    pooled
-}
-
-impl From<&Row> for StrategyRow {
-    fn from(r: &Row) -> Self {
-        StrategyRow {
-            strategy: r.strategy.clone(),
-            runs: r.runs,
-            total_cost_usd: r.total_cost_usd,
-            on_demand_cost_usd: r.on_demand_cost_usd,
-            spot_cost_usd: r.spot_cost_usd,
-            wait_p95_s: r.wait_p95_s,
-            makespan_s: r.makespan_s,
-            spot_interruptions: r.spot_interruptions,
-            jobs_failed: r.jobs_failed,
-        }
-    }
-}
-
-/// One line of the comparison: means over seeds.
-#[derive(Debug, serde::Serialize)]
-pub(crate) struct Row {
-    strategy: String,
-    runs: usize,
-    total_cost_usd: f64,
-    on_demand_cost_usd: f64,
-    spot_cost_usd: f64,
-    wait_p95_s: f64,
-    makespan_s: f64,
-    spot_interruptions: f64,
-    jobs_failed: f64,
-}
-
-fn table(strategies: &[AllocationStrategy], runs: &[Summary]) -> Vec<Row> {
-    strategies
-        .iter()
-        .map(|s| {
-            let mine: Vec<&Summary> = runs.iter().filter(|r| r.strategy == s.as_str()).collect();
-            let n = mine.len().max(1) as f64;
-            let mean = |f: fn(&Summary) -> f64| mine.iter().map(|r| f(r)).sum::<f64>() / n;
-            Row {
-                strategy: s.as_str().to_string(),
-                runs: mine.len(),
-                total_cost_usd: mean(|r| r.total_cost_usd),
-                on_demand_cost_usd: mean(|r| r.on_demand_cost_usd),
-                spot_cost_usd: mean(|r| r.spot_cost_usd),
-                wait_p95_s: mean(|r| r.wait_p95_s),
-                makespan_s: mean(|r| r.makespan_s),
-                spot_interruptions: mean(|r| r.spot_interruptions as f64),
-                jobs_failed: mean(|r| r.jobs_failed as f64),
-            }
-        })
-        .collect()
-}
-
-fn write_csv(path: &Path, rows: &[Row]) -> anyhow::Result<()> {
+fn write_csv(path: &Path, table: &CompareTable) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_path(path).with_context(|| format!("{}", path.display()))?;
-    for r in rows {
-        w.serialize(r)?;
+    w.write_record(table.csv_header())?;
+    for r in &table.rows {
+        let mut rec = vec![r.label.clone(), r.runs.to_string()];
+        rec.extend(r.means.iter().map(|m| m.to_string()));
+        w.write_record(rec)?;
     }
     w.flush()?;
     Ok(())
 }
 
-fn write_runs_csv(path: &Path, runs: &[Summary]) -> anyhow::Result<()> {
+fn write_runs_csv(path: &Path, kind: CompareKind, runs: &[Summary]) -> anyhow::Result<()> {
     let mut w = csv::Writer::from_path(path).with_context(|| format!("{}", path.display()))?;
-    w.write_record([
-        "strategy",
-        "seed",
-        "total_cost_usd",
-        "on_demand_cost_usd",
-        "spot_cost_usd",
-        "wait_p95_s",
-        "makespan_s",
-        "spot_interruptions",
-        "jobs_failed",
-    ])?;
+    let mut header = vec![kind.label_key(), "seed"];
+    header.extend(kind.columns().iter().map(|c| c.key));
+    w.write_record(header)?;
     for r in runs {
-        w.write_record([
-            r.strategy.clone(),
-            r.seed.to_string(),
-            format!("{:.6}", r.total_cost_usd),
-            format!("{:.6}", r.on_demand_cost_usd),
-            format!("{:.6}", r.spot_cost_usd),
-            format!("{:.3}", r.wait_p95_s),
-            format!("{:.3}", r.makespan_s),
-            r.spot_interruptions.to_string(),
-            r.jobs_failed.to_string(),
-        ])?;
+        let mut rec = vec![r.strategy.clone(), r.seed.to_string()];
+        rec.extend(kind.columns().iter().map(|c| (c.get)(r).to_string()));
+        w.write_record(rec)?;
     }
     w.flush()?;
     Ok(())
 }
 
-fn print_table(scenario: &str, seeds: usize, rows: &[Row], dir: &Path) {
+fn print_table(scenario: &str, seeds: usize, table: &CompareTable, dir: &Path) {
     let mut out = std::io::stdout().lock();
     let _ = writeln!(
         out,
         "flotilla compare {scenario}: mean over {seeds} seed(s)"
     );
-    let _ = writeln!(
-        out,
-        "{:<31} {:>11} {:>11} {:>11} {:>12} {:>12} {:>13} {:>7}",
-        "strategy",
-        "cost $",
-        "On-Demand $",
-        "Spot $",
-        "wait p95 s",
-        "makespan s",
-        "interruptions",
-        "failed"
-    );
-    for r in rows {
-        let _ = writeln!(
-            out,
-            "{:<31} {:>11.2} {:>11.2} {:>11.2} {:>12.1} {:>12.0} {:>13.1} {:>7.1}",
-            r.strategy,
-            r.total_cost_usd,
-            r.on_demand_cost_usd,
-            r.spot_cost_usd,
-            r.wait_p95_s,
-            r.makespan_s,
-            r.spot_interruptions,
-            r.jobs_failed
-        );
+    let header = table.human_header();
+    let rows = table.formatted();
+    // Each column as wide as its widest cell; the label column left-aligned.
+    let widths: Vec<usize> = (0..header.len())
+        .map(|k| {
+            rows.iter()
+                .map(|r| r[k].chars().count())
+                .chain([header[k].chars().count(), if k == 0 { 24 } else { 6 }])
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    for line in std::iter::once(&header).chain(&rows) {
+        let cells: Vec<String> = line
+            .iter()
+            .zip(&widths)
+            .enumerate()
+            .map(|(k, (c, &w))| {
+                if k == 0 {
+                    format!("{c:<w$}")
+                } else {
+                    format!("{c:>w$}")
+                }
+            })
+            .collect();
+        let _ = writeln!(out, "{}", cells.join(" ").trim_end());
     }
     let _ = writeln!(out, "table: {}", dir.join("compare.csv").display());
 }
 
 #[cfg(test)]
 mod tests {
-    use super::parse_seeds;
+    use super::{parse_seeds, split_policies};
+
+    #[test]
+    fn policies_split_at_commas_outside_brackets() {
+        assert_eq!(
+            split_policies("fifo, easy-backfill,best-fit[headroom=0.1,x=2]+sjf").unwrap(),
+            ["fifo", "easy-backfill", "best-fit[headroom=0.1,x=2]+sjf"]
+        );
+        assert_eq!(split_policies("fifo").unwrap(), ["fifo"]);
+        for bad in ["", "fifo,", ",fifo", "fifo,,sjf", "a[b,c", "a]b,c", "a[b]]"] {
+            assert!(split_policies(bad).is_err(), "{bad}");
+        }
+    }
 
     #[test]
     fn seeds_as_count_or_range() {

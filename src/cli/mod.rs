@@ -159,6 +159,12 @@ pub struct CompareArgs {
         default_value = "BEST_FIT,BEST_FIT_PROGRESSIVE,SPOT_CAPACITY_OPTIMIZED,SPOT_PRICE_CAPACITY_OPTIMIZED"
     )]
     pub strategies: Vec<String>,
+    /// Comma-separated scheduling policies instead of strategies (see `simulate --policy`),
+    /// e.g. `fifo,easy-backfill,sjf+conservative-backfill,'best-fit[headroom=0.1]'`; commas
+    /// inside brackets belong to a policy. Compares the literature's metrics
+    /// (docs/metrics.md).
+    #[arg(long, conflicts_with = "strategies")]
+    pub policies: Option<String>,
     /// Seeds: a count N (the scenario's seed and the N-1 after it) or a range A..B (inclusive).
     #[arg(long, default_value = "1")]
     pub seeds: String,
@@ -182,6 +188,11 @@ pub struct CompareArgs {
     /// in summary.json as `skipped_lines`) instead of stopping at the first.
     #[arg(long)]
     pub skip_bad_lines: bool,
+    /// With an SWF trace: add an UNMANAGED compute environment of the machine its header
+    /// describes (MaxProcs or MaxNodes), and a FIFO queue on it when the scenario has none
+    /// (docs/swf.md).
+    #[arg(long)]
+    pub cluster_from_header: bool,
     /// Skip the charts and index.html (docs/reports.md).
     #[arg(long)]
     pub no_report: bool,
@@ -262,17 +273,8 @@ fn validate(a: ValidateArgs) -> anyhow::Result<ExitCode> {
 ///
 /// A `--trace` ending in `.json` is read as `aws batch describe-jobs` output: the scenario
 /// is loaded without its own trace, then given the JSON's jobs and its epoch.
-pub(crate) fn prepare(
-    path: &std::path::Path,
-    trace: Option<&std::path::Path>,
-    strategy: Option<&str>,
-    seed: Option<u64>,
-    opts: crate::input::ReadOptions,
-) -> anyhow::Result<(crate::scenario::Scenario, String)> {
-    prepare_swf(path, trace, strategy, seed, opts, false)
-}
-
-/// [`prepare`] with `--cluster-from-header` (SWF traces).
+///
+/// `cluster_from_header`: `--cluster-from-header` (SWF traces, docs/swf.md).
 pub(crate) fn prepare_swf(
     path: &std::path::Path,
     trace: Option<&std::path::Path>,

@@ -95,6 +95,28 @@ fn print_human(s: &Summary, dir: &std::path::Path) {
         s.wait_mean_s, s.wait_p50_s, s.wait_p95_s, s.wait_p99_s
     );
     println!(
+        "  response    mean {:.1} s; slowdown mean {:.2}, bounded (tau 10 s) mean {:.2} \
+         ({} jobs measured)",
+        s.response_mean_s, s.slowdown_mean, s.bounded_slowdown_mean, s.jobs_measured
+    );
+    println!(
+        "  fairness    {} user(s): bounded slowdown per user {:.2}..{:.2}, Jain {:.3}; \
+         {} share(s): Jain {:.3}",
+        s.users,
+        s.user_bounded_slowdown_min,
+        s.user_bounded_slowdown_max,
+        s.user_jain_index,
+        s.shares,
+        s.share_jain_index
+    );
+    println!("  backfilled  {} job(s)", s.jobs_backfilled);
+    println!(
+        "  per job     {} per job, {} per useful vCPU-hour ({:.1} useful vCPU-h)",
+        usd_or_dash(s.cost_per_job_usd),
+        usd_or_dash(s.cost_per_useful_vcpu_hour_usd),
+        s.useful_vcpu_hours
+    );
+    println!(
         "  makespan    {:.0} s; vCPU utilization {:.1}%",
         s.makespan_s,
         s.vcpu_utilization * 100.0
@@ -110,4 +132,13 @@ fn print_human(s: &Summary, dir: &std::path::Path) {
         s.events_processed as f64 / s.wall_seconds.max(1e-9)
     );
     println!("  report      {}", dir.display());
+}
+
+/// `$x.xxxx`, or `–` for 0 (nothing billed, e.g. UNMANAGED compute environments).
+pub(super) fn usd_or_dash(v: f64) -> String {
+    if v > 0.0 {
+        format!("${v:.4}")
+    } else {
+        "–".to_string()
+    }
 }

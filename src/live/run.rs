@@ -297,6 +297,7 @@ fn write_record(
     let inst = dir.join("instances.csv");
     let f = BufWriter::new(File::create(&inst).with_context(|| inst.display().to_string())?);
     tables::write_instances(f, engine, &bills, None)?;
+    crate::record::write_groups(dir, engine)?;
     let mut summary = Summary {
         scenario: s.name.clone(),
         strategy: "live".into(),

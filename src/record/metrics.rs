@@ -82,6 +82,17 @@ pub struct Summary {
     pub spot_cost_usd: f64,
     /// Billed but attributed to no job (idle, booting, 60-second minimum), USD.
     pub idle_cost_usd: f64,
+    /// Total cost over the jobs measured (`jobs_measured`), USD; 0 when nothing was billed
+    /// (UNMANAGED compute environments) or no job was measured.
+    #[serde(default)]
+    pub cost_per_job_usd: f64,
+    /// Total cost over `useful_vcpu_hours`, USD; 0 when either is 0.
+    #[serde(default)]
+    pub cost_per_useful_vcpu_hour_usd: f64,
+    /// vCPU-hours of the attempts that SUCCEEDED, RUNNING to their stop (failed and lost
+    /// attempts, and STARTING, are not useful work).
+    #[serde(default)]
+    pub useful_vcpu_hours: f64,
     /// First submission to last job end, seconds.
     pub makespan_s: f64,
     /// Mean time from submission to first RUNNING, seconds.
@@ -92,6 +103,49 @@ pub struct Summary {
     pub wait_p95_s: f64,
     /// 99th percentile wait, seconds.
     pub wait_p99_s: f64,
+    /// Jobs the literature metrics below count: ended (SUCCEEDED or FAILED) after at least
+    /// one attempt reached RUNNING (docs/metrics.md).
+    #[serde(default)]
+    pub jobs_measured: u64,
+    /// Mean response time of the measured jobs: submission to end, seconds.
+    #[serde(default)]
+    pub response_mean_s: f64,
+    /// Mean slowdown of the measured jobs: response / run, run being the last attempt that
+    /// reached RUNNING (RUNNING to its stop), taken as at least 1 s.
+    #[serde(default)]
+    pub slowdown_mean: f64,
+    /// Mean bounded slowdown of the measured jobs: max(1, response / max(run, 10 s))
+    /// (Feitelson's τ = 10 s).
+    #[serde(default)]
+    pub bounded_slowdown_mean: f64,
+    /// Jobs started by backfilling, ahead of a job waiting in front of them in their queue.
+    #[serde(default)]
+    pub jobs_backfilled: u64,
+    /// Users (trace `user`, else `(none)`) with at least one measured job.
+    #[serde(default)]
+    pub users: u64,
+    /// Smallest per-user mean bounded slowdown.
+    #[serde(default)]
+    pub user_bounded_slowdown_min: f64,
+    /// Largest per-user mean bounded slowdown.
+    #[serde(default)]
+    pub user_bounded_slowdown_max: f64,
+    /// Jain's fairness index over the per-user mean bounded slowdowns: (Σx)²/(n Σx²), 1 when
+    /// every user fared alike; 0 when no job was measured.
+    #[serde(default)]
+    pub user_jain_index: f64,
+    /// Shares (`shareIdentifier`, else the user) with at least one measured job.
+    #[serde(default)]
+    pub shares: u64,
+    /// Smallest per-share mean bounded slowdown.
+    #[serde(default)]
+    pub share_bounded_slowdown_min: f64,
+    /// Largest per-share mean bounded slowdown.
+    #[serde(default)]
+    pub share_bounded_slowdown_max: f64,
+    /// Jain's fairness index over the per-share mean bounded slowdowns.
+    #[serde(default)]
+    pub share_jain_index: f64,
     /// Busy vCPU-seconds (jobs placed) over paid vCPU-seconds (instances billed).
     pub vcpu_utilization: f64,
     /// Instances launched (refused launches excluded).
@@ -136,7 +190,8 @@ pub fn queue_wait(j: &crate::engine::JobRecord) -> Option<SimDuration> {
         .map(|r| r.saturating_since(j.submitted_at))
 }
 
-/// Fills the job, wait and cost fields of a summary.
+/// Fills the job, wait and cost fields of a summary, and the literature's
+/// ([`super::literature::fill`]).
 pub fn summarize(engine: &Engine, bills: &[Bill], shares: MicroUsd, s: &mut Summary) {
     let (mut first, mut last) = (SimTime::MAX, SimTime::ZERO);
     let mut waits = Vec::with_capacity(engine.jobs().len());
@@ -188,6 +243,7 @@ pub fn summarize(engine: &Engine, bills: &[Bill], shares: MicroUsd, s: &mut Summ
     };
     s.interrupted_vcpu_seconds = lost as f64 / 1000.0;
     costs(engine, bills, shares, busy, s);
+    super::literature::fill(engine, s);
 }
 
 fn costs(engine: &Engine, bills: &[Bill], shares: MicroUsd, busy_vcpu_ms: u128, s: &mut Summary) {

@@ -4,6 +4,7 @@
 pub mod aws_json;
 pub mod diff;
 pub mod events;
+pub mod literature;
 pub mod metrics;
 pub mod tables;
 
@@ -202,7 +203,7 @@ pub fn simulate_to_dir_with_progress(
     Ok(run)
 }
 
-/// Writes `jobs.csv` and `instances.csv` of a finished run.
+/// Writes `jobs.csv`, `instances.csv`, `users.csv` and `shares.csv` of a finished run.
 pub fn write_tables(dir: &Path, run: &SimRun) -> io::Result<()> {
     let jobs = dir.join("jobs.csv");
     let f = BufWriter::new(File::create(&jobs).map_err(|e| with_path(e, &jobs))?);
@@ -210,7 +211,22 @@ pub fn write_tables(dir: &Path, run: &SimRun) -> io::Result<()> {
     let inst = dir.join("instances.csv");
     let f = BufWriter::new(File::create(&inst).map_err(|e| with_path(e, &inst))?);
     let zones = run.driver.instance_zones();
-    tables::write_instances(f, &run.engine, &run.bills, zones.as_deref())
+    tables::write_instances(f, &run.engine, &run.bills, zones.as_deref())?;
+    write_groups(dir, &run.engine)
+}
+
+/// Writes `users.csv` and `shares.csv`: each user's and share's mean wait, response,
+/// slowdown and bounded slowdown ([`literature::groups`]).
+pub fn write_groups(dir: &Path, engine: &Engine) -> io::Result<()> {
+    for (file, key, of) in [
+        ("users.csv", "user", literature::user_of as fn(&_) -> &str),
+        ("shares.csv", "share", literature::share_of),
+    ] {
+        let path = dir.join(file);
+        let f = BufWriter::new(File::create(&path).map_err(|e| with_path(e, &path))?);
+        literature::write_groups(f, key, &literature::groups(engine, of))?;
+    }
+    Ok(())
 }
 
 /// Writes `summary.json`.
