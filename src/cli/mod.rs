@@ -340,7 +340,13 @@ pub(crate) fn policy_label(spec: &crate::engine::policy::PolicySpec) -> String {
     let text = spec.to_string();
     let mut label: String = text
         .chars()
-        .map(|c| if c.is_ascii_alphanumeric() || c == '.' || c == '_' { c } else { '-' })
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '.' || c == '_' {
+                c
+            } else {
+                '-'
+            }
+        })
         .collect();
     while label.ends_with('-') {
         label.pop();

@@ -19,7 +19,11 @@ pub(super) fn run(a: SimulateArgs) -> anyhow::Result<ExitCode> {
     )?;
     if let Some(p) = &a.policy {
         let l = super::apply_policy(&mut scenario, p)?;
-        label = if label == "scenario" { l } else { format!("{label}-{l}") };
+        label = if label == "scenario" {
+            l
+        } else {
+            format!("{label}-{l}")
+        };
     }
     if a.keep_cpu_jobs_off_gpu_instances {
         scenario.cluster.options.keep_cpu_jobs_off_gpu_instances = true;
