@@ -569,3 +569,34 @@ fn generate_like_prints_the_fit_as_json() {
     let s = load_scenario(&root().join("scenarios/quickstart.toml"), Some(&out));
     assert!(s.is_ok(), "{:?}", s.err());
 }
+
+#[test]
+fn the_policy_benchmark_scenario_is_200k_jobs_with_estimates_on_25k_vcpus() {
+    let s = load_scenario(&root().join("scenarios/policy-200k.toml"), None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.trace.len(), 200_000);
+    let hosts: Vec<(u32, u32)> = s
+        .cluster
+        .compute_environments
+        .iter()
+        .flat_map(|c| c.unmanaged_hosts.iter().map(|h| (h.vcpus, h.memory_mib)))
+        .collect();
+    assert_eq!(hosts, [(25_000, 25_600_000)]);
+    let mut widest = 0;
+    for j in &s.trace {
+        let (v, run) = (j.spec.vcpus, j.run_time);
+        assert!(
+            v.is_power_of_two() && v <= 4096,
+            "{}: {v} vCPUs",
+            j.spec.name
+        );
+        let req = j.spec.requested_time.expect("requested time");
+        assert!(
+            req >= run && req.as_millis() <= 3 * run.as_millis() + 1,
+            "{}",
+            j.spec.name
+        );
+        widest = widest.max(v);
+    }
+    assert_eq!(widest, 4096);
+}
