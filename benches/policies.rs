@@ -31,7 +31,7 @@ fn replay(scenario: &Scenario, jobs: u64) {
 fn nasa(c: &mut Criterion) {
     let mut g = c.benchmark_group("nasa");
     g.sample_size(20);
-    g.measurement_time(Duration::from_secs(8));
+    g.measurement_time(Duration::from_secs(13));
     for policy in ["fifo", "easy-backfill"] {
         let s = load("scenarios/swf-nasa.toml", policy);
         g.bench_function(policy, |b| b.iter(|| replay(&s, 18_239)));
@@ -44,7 +44,7 @@ fn big(c: &mut Criterion) {
     let mut g = c.benchmark_group("200k");
     g.sample_size(10);
     g.warm_up_time(Duration::from_secs(1));
-    g.measurement_time(Duration::from_secs(30));
+    g.measurement_time(Duration::from_secs(40));
     g.bench_function("easy-backfill", |b| b.iter(|| replay(&s, 200_000)));
     g.finish();
 }
