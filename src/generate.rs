@@ -31,9 +31,15 @@
 //!   or a chain of dependent jobs at once ([`workflows`]); the other arrivals are single
 //!   rows as above.
 //!
+//! - **Requested run times** (`requested_time_factor = [low, high]`): every job gets a
+//!   `requested_time_s` (the user's estimate, which backfilling reads) of its run time × a
+//!   factor drawn uniformly from `low..=high` (1 ≤ low ≤ high ≤ 100).
+//!
 //! With every share of arrays, dependencies and workflows 0, the header and rows are exactly
 //! [`TRACE_HEADER`] and its nine columns; otherwise the header gains `array_size,depends_on`
-//! ([`TRACE_HEADER_JOBS`]) and every row those two cells (empty when not used).
+//! ([`TRACE_HEADER_JOBS`]) and every row those two cells (empty when not used). With
+//! `requested_time_factor`, the header ends with [`REQUESTED_TIME_COLUMN`] and every row with
+//! that cell.
 //!
 //! [`fit`] goes the other way: it fits these models to a real trace
 //! (`flotilla generate --like`).
@@ -67,6 +73,9 @@ pub const TRACE_HEADER: &str =
 /// The header when `array_share` or `dependency_share` is above 0.
 pub const TRACE_HEADER_JOBS: &str = "job_id,submit_time_s,queue,vcpus,memory_mib,gpus,\
      run_time_s,exit_code,attempts,array_size,depends_on";
+
+/// The column `requested_time_factor` adds at the end of the header (and of every row).
+pub const REQUESTED_TIME_COLUMN: &str = ",requested_time_s";
 
 /// Sizes of generated array jobs (log-uniform).
 pub const ARRAY_SIZES: std::ops::RangeInclusive<u32> = 2..=100;
@@ -102,6 +111,9 @@ pub fn write_trace<W: Write>(cfg: &GenerateConfig, out: W) -> io::Result<()> {
         TRACE_HEADER
     };
     w.write_all(header.as_bytes())?;
+    if cfg.requested_time_range().is_some() {
+        w.write_all(REQUESTED_TIME_COLUMN.as_bytes())?;
+    }
     w.write_all(b"\n")?;
 
     let mut written = 0u64;
@@ -127,8 +139,9 @@ pub fn write_trace<W: Write>(cfg: &GenerateConfig, out: W) -> io::Result<()> {
                 }
                 None => 1,
             };
-            draws.write_row(&mut w, row, submit_ms)?;
+            let run_ms = draws.write_row(&mut w, row, submit_ms)?;
             w.write_all(cells.as_bytes())?;
+            draws.write_requested(&mut w, run_ms)?;
             w.write_all(b"\n")?;
             row += 1;
             continue;
@@ -138,8 +151,9 @@ pub fn write_trace<W: Write>(cfg: &GenerateConfig, out: W) -> io::Result<()> {
             if let Some(c) = &mut job_columns {
                 c.note(row + k, size);
             }
-            draws.write_row(&mut w, row + k, submit_ms)?;
+            let run_ms = draws.write_row(&mut w, row + k, submit_ms)?;
             w.write_all(cells.as_bytes())?;
+            draws.write_requested(&mut w, run_ms)?;
             w.write_all(b"\n")?;
         }
         row += rows;

@@ -402,6 +402,90 @@ fn a_generate_section_loads_the_same_jobs_and_simulates() {
 }
 
 #[test]
+fn requested_time_factor_gives_estimates_within_its_range_and_changes_nothing_else() {
+    let dir = tempfile::tempdir().unwrap();
+    let plain = GenerateConfig {
+        jobs: 4_000,
+        seed: 5,
+        array_share: 0.2,
+        fan_share: 0.05,
+        ..Default::default()
+    };
+    let with = GenerateConfig {
+        requested_time_factor: vec![1.0, 3.0],
+        ..plain.clone()
+    };
+    // The other columns are the very bytes written without the option.
+    let (a, b) = (bytes(&plain), bytes(&with));
+    let (a, b) = (String::from_utf8(a).unwrap(), String::from_utf8(b).unwrap());
+    assert_eq!(a.lines().count(), b.lines().count());
+    for (x, y) in a.lines().zip(b.lines()) {
+        let (head, last) = y.rsplit_once(',').unwrap();
+        assert_eq!(head, x);
+        assert!(
+            last == "requested_time_s" || last.parse::<f64>().is_ok(),
+            "{y}"
+        );
+    }
+    let jobs = load_generated(&with, dir.path());
+    assert!(
+        jobs.iter().any(|j| j.spec.array.is_some()),
+        "array rows are covered"
+    );
+    let mut factors = Vec::new();
+    for j in &jobs {
+        let run = j.run_time.as_millis() as f64;
+        let req = j
+            .spec
+            .requested_time
+            .expect("every job has a requested time");
+        let f = req.as_millis() as f64 / run;
+        assert!(
+            (1.0..=3.0 + 1e-3).contains(&f),
+            "{}: factor {f}",
+            j.spec.name
+        );
+        factors.push(f);
+    }
+    // Drawn uniformly: mean about 2, both ends reached.
+    let mean = factors.iter().sum::<f64>() / factors.len() as f64;
+    assert!((1.9..2.1).contains(&mean), "mean factor {mean}");
+    assert!(factors.iter().any(|&f| f < 1.05) && factors.iter().any(|&f| f > 2.95));
+    // Without the option, no job has one.
+    let none = load_generated(&plain, dir.path());
+    assert!(none.iter().all(|j| j.spec.requested_time.is_none()));
+    // [1, 1] is an exact estimate.
+    let exact = GenerateConfig {
+        requested_time_factor: vec![1.0, 1.0],
+        ..plain.clone()
+    };
+    for j in load_generated(&exact, dir.path()) {
+        assert_eq!(j.spec.requested_time, Some(j.run_time), "{}", j.spec.name);
+    }
+    // Malformed ranges are refused before anything is written.
+    for bad in [
+        vec![3.0, 1.0],
+        vec![0.5, 2.0],
+        vec![1.0],
+        vec![1.0, f64::NAN],
+        vec![1.0, 101.0],
+    ] {
+        let cfg = GenerateConfig {
+            requested_time_factor: bad.clone(),
+            ..plain.clone()
+        };
+        let mut out = Vec::new();
+        let e = write_trace(&cfg, &mut out).unwrap_err();
+        assert_eq!(e.kind(), std::io::ErrorKind::InvalidInput, "{bad:?}");
+        assert!(
+            e.to_string().contains("requested_time_factor"),
+            "{bad:?}: {e}"
+        );
+        assert!(out.is_empty(), "{bad:?}");
+    }
+}
+
+#[test]
 fn a_bad_generate_section_names_its_field() {
     let dir = tempfile::tempdir().unwrap();
     let p = dir.path().join("bad.toml");
@@ -428,6 +512,26 @@ fn a_bad_generate_section_names_its_field() {
         ),
         // A section's trace is built in memory: its size is capped.
         ("jobs = 400", "jobs = 20000000", "generate.jobs"),
+        (
+            "gpu_share = 0",
+            "gpu_share = 0\nrequested_time_factor = [3.0, 1.0]",
+            "requested_time_factor must be [low, high] with 1 ≤ low ≤ high ≤ 100",
+        ),
+        (
+            "gpu_share = 0",
+            "gpu_share = 0\nrequested_time_factor = [0.5, 2.0]",
+            "requested_time_factor",
+        ),
+        (
+            "gpu_share = 0",
+            "gpu_share = 0\nrequested_time_factor = [2.0]",
+            "requested_time_factor",
+        ),
+        (
+            "gpu_share = 0",
+            "gpu_share = 0\nrequested_time_factor = \"exact\"",
+            "requested_time_factor",
+        ),
     ] {
         std::fs::write(&p, SCENARIO.replace(from, to)).unwrap();
         let e = load_scenario(&p, None).expect_err(want).to_string();
@@ -464,4 +568,35 @@ fn generate_like_prints_the_fit_as_json() {
     // The fitted trace runs on the scenario it was fitted to.
     let s = load_scenario(&root().join("scenarios/quickstart.toml"), Some(&out));
     assert!(s.is_ok(), "{:?}", s.err());
+}
+
+#[test]
+fn the_policy_benchmark_scenario_is_200k_jobs_with_estimates_on_25k_vcpus() {
+    let s = load_scenario(&root().join("scenarios/policy-200k.toml"), None)
+        .unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(s.trace.len(), 200_000);
+    let hosts: Vec<(u32, u32)> = s
+        .cluster
+        .compute_environments
+        .iter()
+        .flat_map(|c| c.unmanaged_hosts.iter().map(|h| (h.vcpus, h.memory_mib)))
+        .collect();
+    assert_eq!(hosts, [(25_000, 25_600_000)]);
+    let mut widest = 0;
+    for j in &s.trace {
+        let (v, run) = (j.spec.vcpus, j.run_time);
+        assert!(
+            v.is_power_of_two() && v <= 4096,
+            "{}: {v} vCPUs",
+            j.spec.name
+        );
+        let req = j.spec.requested_time.expect("requested time");
+        assert!(
+            req >= run && req.as_millis() <= 3 * run.as_millis() + 1,
+            "{}",
+            j.spec.name
+        );
+        widest = widest.max(v);
+    }
+    assert_eq!(widest, 4096);
 }

@@ -101,6 +101,10 @@ pub struct GenerateArgs {
     /// Jobs in a chain (default 4).
     #[arg(long)]
     pub chain_length: Option<u32>,
+    /// Requested run times: `LOW,HIGH` gives every job a requested_time_s of its run time ×
+    /// a factor drawn uniformly from LOW to HIGH (1 ≤ LOW ≤ HIGH ≤ 100; default: none).
+    #[arg(long, value_delimiter = ',', value_name = "LOW,HIGH")]
+    pub requested_time_factor: Option<Vec<f64>>,
 }
 
 /// Runs `flotilla generate`.
@@ -193,6 +197,7 @@ fn apply_flags(a: &GenerateArgs, cfg: &mut GenerateConfig) {
     cfg.fan_as_array |= a.fan_as_array;
     set(&a.chain_share, &mut cfg.chain_share);
     set(&a.chain_length, &mut cfg.chain_length);
+    set(&a.requested_time_factor, &mut cfg.requested_time_factor);
 }
 
 /// The fit, for people.

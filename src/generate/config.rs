@@ -81,6 +81,11 @@ pub struct GenerateConfig {
     pub chain_share: f64,
     /// Jobs in a chain, 2..=10,000 (default 4).
     pub chain_length: u32,
+    /// Requested run times (the user's estimate, read by backfilling): `[low, high]` gives
+    /// every job a `requested_time_s` of its run time × a factor drawn uniformly from
+    /// `low..=high` (1 ≤ low ≤ high ≤ 100; `[1, 1]` is an exact estimate). Empty (the
+    /// default): no `requested_time_s` column.
+    pub requested_time_factor: Vec<f64>,
 }
 
 impl Default for GenerateConfig {
@@ -114,6 +119,7 @@ impl Default for GenerateConfig {
             fan_as_array: false,
             chain_share: 0.0,
             chain_length: 4,
+            requested_time_factor: Vec::new(),
         }
     }
 }
@@ -172,6 +178,7 @@ impl GenerateConfig {
         }
         self.validate_lists()?;
         self.validate_workflows()?;
+        self.validate_requested_time()?;
         if self.queues.is_empty() {
             return Err("queues must name at least one job queue".to_string());
         }
@@ -224,6 +231,31 @@ impl GenerateConfig {
             }
         }
         Ok(())
+    }
+
+    /// The `[low, high]` factor range of requested run times, if any.
+    pub fn requested_time_range(&self) -> Option<(f64, f64)> {
+        match self.requested_time_factor[..] {
+            [lo, hi] => Some((lo, hi)),
+            _ => None,
+        }
+    }
+
+    fn validate_requested_time(&self) -> Result<(), String> {
+        let f = &self.requested_time_factor;
+        let ok = match f[..] {
+            [] => true,
+            [lo, hi] => lo.is_finite() && hi.is_finite() && 1.0 <= lo && lo <= hi && hi <= 100.0,
+            _ => false,
+        };
+        if ok {
+            Ok(())
+        } else {
+            Err(format!(
+                "requested_time_factor must be [low, high] with 1 ≤ low ≤ high ≤ 100 (requested \
+                 time = run time × a factor drawn uniformly from low..=high), got {f:?}"
+            ))
+        }
     }
 
     fn validate_workflows(&self) -> Result<(), String> {

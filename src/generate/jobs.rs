@@ -70,6 +70,7 @@ pub(super) struct JobDraws<'c> {
     failures: Pcg64,
     attempts: Pcg64,
     queues: Pcg64,
+    requested: Pcg64,
     shapes: Vec<f64>,
     queue_weights: Vec<f64>,
 }
@@ -86,18 +87,20 @@ impl<'c> JobDraws<'c> {
             failures: stream(cfg.seed, "failures"),
             attempts: stream(cfg.seed, "attempts"),
             queues: stream(cfg.seed, "queues"),
+            requested: stream(cfg.seed, "requested"),
             shapes: cumulative(cfg.shapes.iter().map(|s| s.weight)),
             queue_weights: cumulative(cfg.queue_weights.iter().copied()),
         })
     }
 
-    /// Draws one job and writes its row `job-{row}` (without `cells` and the line break).
+    /// Draws one job and writes its row `job-{row}` (without `cells`, the requested time and
+    /// the line break); returns its run time in milliseconds.
     pub(super) fn write_row<W: Write>(
         &mut self,
         w: &mut W,
         row: u64,
         submit_ms: u64,
-    ) -> io::Result<()> {
+    ) -> io::Result<u64> {
         let cfg = self.cfg;
         let (gpus, vcpus, memory_mib) = if self.shapes.is_empty() {
             // Every stream takes a fixed number of draws per job.
@@ -137,6 +140,19 @@ impl<'c> JobDraws<'c> {
             run_ms % 1000,
             exit_code,
             attempts
-        )
+        )?;
+        Ok(run_ms)
+    }
+
+    /// With `requested_time_factor`, writes the `,requested_time_s` cell of a job that runs
+    /// `run_ms`: the run time × a factor drawn uniformly (one draw of its own stream per
+    /// job), never below the run time. Without, writes nothing.
+    pub(super) fn write_requested<W: Write>(&mut self, w: &mut W, run_ms: u64) -> io::Result<()> {
+        let Some((lo, hi)) = self.cfg.requested_time_range() else {
+            return Ok(());
+        };
+        let factor = lo + (hi - lo) * self.requested.gen::<f64>();
+        let ms = ((run_ms as f64 * factor).round() as u64).max(run_ms);
+        write!(w, ",{}.{:03}", ms / 1000, ms % 1000)
     }
 }

@@ -77,8 +77,19 @@ const MAX_SECTION_JOBS: u64 = 10_000_000;
 fn config(g: &WireGenerated, cluster: &Cluster) -> Result<GenerateConfig, InputError> {
     let span = g.section.span();
     let table = g.section.get_ref();
-    let mut cfg = GenerateConfig::deserialize(toml::Value::Table(table.clone()))
-        .map_err(|e| g.ctx.err(span.clone(), "generate", e.message().to_string()))?;
+    let mut cfg = GenerateConfig::deserialize(toml::Value::Table(table.clone())).map_err(|e| {
+        // serde's message ("invalid type: string …, expected a sequence") names no key: find
+        // the first key that fails on its own and name it.
+        let alone = |k: &String| {
+            let one: toml::Table = std::iter::once((k.clone(), table[k].clone())).collect();
+            GenerateConfig::deserialize(toml::Value::Table(one)).is_err()
+        };
+        let field = table
+            .keys()
+            .find(|k| alone(k))
+            .map_or_else(|| "generate".to_string(), |k| format!("generate.{k}"));
+        g.ctx.err(span.clone(), field, e.message().to_string())
+    })?;
     if !table.contains_key("seed") {
         cfg.seed = g.seed;
     }
