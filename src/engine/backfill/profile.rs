@@ -290,12 +290,14 @@ mod tests {
     }
 
     #[test]
-    fn overdue_releases_count_from_just_after_now() {
+    fn overdue_releases_count_as_never() {
+        // Job 1 was due back at 10 s and still runs at 50 s: its 4 vCPUs are not promised.
         let mut p = HostProfile::default();
         p.releases.insert((s(10), JobId(1)), r(4));
-        assert_eq!(
-            p.earliest(s(50), r(0), r(4), None),
-            Some(s(50) + SimDuration(1))
-        );
+        p.releases.insert((s(80), JobId(2)), r(2));
+        assert_eq!(p.earliest(s(50), r(0), r(2), None), Some(s(80)));
+        assert_eq!(p.earliest(s(50), r(0), r(4), None), None);
+        assert!(!p.fits_now(s(50), r(0), r(2), None));
+        assert_eq!(p.earliest_after(s(50), r(2), r(2), None), Some(s(80)));
     }
 }
