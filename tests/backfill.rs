@@ -119,6 +119,32 @@ fn shortest_and_longest_first_order_by_requested_time() {
     assert_eq!(l, [0, 10, 60, 40]);
 }
 
+/// 4 processors, SJF with EASY. A (4, 100 s) runs; B (4, 50 s) is the head and is reserved
+/// at 100; then C (1, 10 s) arrives, shorter, and becomes the head.
+#[test]
+fn under_easy_the_reservation_follows_the_queue_head() {
+    let trace = vec![
+        j("A", 0, 4, 100, 100),
+        j("B", 1, 4, 50, 50),
+        j("C", 2, 1, 10, 10),
+    ];
+    let run = starts("sjf+easy-backfill", 4, trace);
+    // C holds the one reservation now and starts at 100; B, reserved at 100 before C came,
+    // lost it and starts when C ends. Had B kept its hold, C would have been reserved around
+    // it at 150 and B backfilled at 100.
+    let s: Vec<u64> = ["A", "B", "C"].map(|n| at(&run, n)).into();
+    assert_eq!(s, [0, 110, 100]);
+    assert_eq!(
+        job_named(&run, "B").first_reservation,
+        Some(SimTime(100_000))
+    );
+    assert_eq!(
+        job_named(&run, "C").first_reservation,
+        Some(SimTime(100_000))
+    );
+    assert!(!job_named(&run, "B").backfilled);
+}
+
 #[test]
 fn backfilling_runs_are_deterministic() {
     for p in [

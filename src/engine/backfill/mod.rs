@@ -246,7 +246,7 @@ impl Engine {
         'shares: for share in self.queues[q].shares_in_order(self.now) {
             scan.clear();
             self.queues[q].share_jobs(share, &mut scan);
-            for &(key, job) in &scan {
+            for (i, &(key, job)) in scan.iter().enumerate() {
                 if reserved >= depth && !self.room_in(q) {
                     break 'shares; // nothing can start now, and every reservation is made
                 }
@@ -256,6 +256,9 @@ impl Engine {
                     continue;
                 }
                 let started = if reserved < depth {
+                    if reserved == 0 && depth < usize::MAX {
+                        self.drop_stale_reservations(q, &scan[i..], depth);
+                    }
                     reserved += 1;
                     self.start_if_due(q, job, search, out)
                 } else {
@@ -278,6 +281,35 @@ impl Engine {
         self.backfill.searched.insert(q, self.backfill.early);
         let stamp = (self.backfill.released, self.queues[q].inserts());
         self.backfill.scanned.insert(q, stamp);
+    }
+
+    /// Under a bounded number of reservations (EASY), the jobs that hold them are the first
+    /// `depth` waiting ones in queue order, which change when a job ranked ahead arrives (SJF,
+    /// fair share): the others of queue `q` lose theirs before the new heads search, so that
+    /// no head steps around the hold of a job now behind it. `ahead` is the scan from the
+    /// first head on (heads in later shares, rare, lose theirs and search again).
+    fn drop_stale_reservations(
+        &mut self,
+        q: usize,
+        ahead: &[(super::queue::QueueKey, JobId)],
+        depth: usize,
+    ) {
+        let heads: Vec<JobId> = ahead
+            .iter()
+            .map(|&(_, j)| j)
+            .filter(|j| !self.multinode.contains_key(j))
+            .take(depth)
+            .collect();
+        let stale: Vec<JobId> = self
+            .backfill
+            .reservations
+            .keys()
+            .copied()
+            .filter(|j| self.jobs[j.0 as usize].spec.queue.0 as usize == q && !heads.contains(j))
+            .collect();
+        for job in stale {
+            self.backfill_forget(job);
+        }
     }
 
     /// Starts `job` now where the placement policy puts it, if that delays no other
