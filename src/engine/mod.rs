@@ -332,6 +332,12 @@ impl Engine {
         &self.cluster
     }
 
+    /// Makes room for `additional` more jobs at once: a driver that knows its trace's length
+    /// spares the engine copying its job table each time it grows. Changes no outcome.
+    pub fn reserve_jobs(&mut self, additional: usize) {
+        self.jobs.reserve(additional);
+    }
+
     /// Every job submitted so far, indexed by [`JobId`].
     pub fn jobs(&self) -> &[JobRecord] {
         &self.jobs

@@ -91,6 +91,7 @@ fn simulate_inner(
         Some(p) => Engine::with_policies(scenario.cluster.clone(), p),
         None => Engine::new(scenario.cluster.clone()),
     };
+    engine.reserve_jobs(scenario.trace.len());
     let mut driver = SimDriver::new(scenario);
     let mut nothing = |_| {};
     let tick = progress.unwrap_or(&mut nothing);

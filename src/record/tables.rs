@@ -4,10 +4,14 @@ use super::metrics::{job_cost_share, Bill};
 use crate::engine::Engine;
 use crate::model::{MicroUsd, SimTime};
 use crate::sim::Prices;
+use std::fmt::Write as _;
 use std::io::{self, Write};
 
-fn secs(t: Option<SimTime>) -> String {
-    t.map_or_else(String::new, |t| format!("{}.{:03}", t.0 / 1000, t.0 % 1000))
+/// Appends `t` in seconds with milliseconds (nothing for `None`).
+fn secs(out: &mut String, t: Option<SimTime>) {
+    if let Some(t) = t {
+        let _ = write!(out, "{}.{:03}", t.0 / 1000, t.0 % 1000);
+    }
 }
 
 fn io_err(e: csv::Error) -> io::Error {
@@ -52,6 +56,9 @@ pub fn write_jobs<W: Write>(
     .map_err(io_err)?;
     let cluster = engine.cluster();
     let mut total = MicroUsd::ZERO;
+    // One buffer per column, reused row after row: a million-job table costs no
+    // allocation per field.
+    let mut row: [String; 20] = std::array::from_fn(|_| String::new());
     for (i, j) in engine.jobs().iter().enumerate() {
         let share = job_cost_share(engine, prices, i, end);
         total += share;
@@ -60,41 +67,54 @@ pub fn write_jobs<W: Write>(
         let wait = j
             .first_running_at()
             .map(|r| SimTime(r.saturating_since(j.submitted_at).0));
-        let gpus = last.map(|a| gpu_list(&a.gpu_ids)).unwrap_or_default();
-        w.write_record([
-            i.to_string(),
-            j.spec.name.clone(),
-            cluster.queue(j.spec.queue).name.clone(),
-            j.spec.vcpus.to_string(),
-            j.spec.memory_mib.to_string(),
-            j.spec.gpus.to_string(),
-            j.status.to_string(),
-            j.status_reason.map(|r| r.to_string()).unwrap_or_default(),
-            secs(Some(j.submitted_at)),
-            secs(j.runnable_at),
-            secs(last.map(|a| a.starting_at)),
-            secs(last.and_then(|a| a.running_at)),
-            secs(j.stopped_at),
-            secs(wait),
-            j.attempts.len().to_string(),
-            inst.map(|(id, _)| id.to_string()).unwrap_or_default(),
-            inst.map(|(_, r)| cluster.catalog.get(r.instance_type).name.clone())
-                .unwrap_or_default(),
-            inst.map(|(_, r)| r.market.to_string()).unwrap_or_default(),
-            gpus,
-            format!("{:.6}", share.as_usd()),
-        ])
-        .map_err(io_err)?;
+        row.iter_mut().for_each(String::clear);
+        let [id, name, queue, vcpus, mem, gpus, status, reason, sub, runnable, starting, running, stopped, wait_s, attempts, instance, ty, market, gpu_ids, cost] =
+            &mut row;
+        let _ = write!(id, "{i}");
+        name.push_str(&j.spec.name);
+        queue.push_str(&cluster.queue(j.spec.queue).name);
+        let _ = write!(vcpus, "{}", j.spec.vcpus);
+        let _ = write!(mem, "{}", j.spec.memory_mib);
+        let _ = write!(gpus, "{}", j.spec.gpus);
+        let _ = write!(status, "{}", j.status);
+        if let Some(r) = j.status_reason {
+            let _ = write!(reason, "{r}");
+        }
+        secs(sub, Some(j.submitted_at));
+        secs(runnable, j.runnable_at);
+        secs(starting, last.map(|a| a.starting_at));
+        secs(running, last.and_then(|a| a.running_at));
+        secs(stopped, j.stopped_at);
+        secs(wait_s, wait);
+        let _ = write!(attempts, "{}", j.attempts.len());
+        if let Some((iid, r)) = inst {
+            let _ = write!(instance, "{iid}");
+            ty.push_str(&cluster.catalog.get(r.instance_type).name);
+            let _ = write!(market, "{}", r.market);
+        }
+        if let Some(a) = last {
+            gpu_list(gpu_ids, &a.gpu_ids);
+        }
+        let _ = write!(cost, "{:.6}", share.as_usd());
+        w.write_record(&row).map_err(io_err)?;
     }
     w.flush()?;
     Ok(total)
 }
 
-fn gpu_list(ids: &[u32]) -> String {
-    ids.iter()
-        .map(|g| g.to_string())
-        .collect::<Vec<_>>()
-        .join(";")
+/// `t` in seconds with milliseconds, as a new string.
+fn secs_text(t: Option<SimTime>) -> String {
+    let mut s = String::new();
+    secs(&mut s, t);
+    s
+}
+
+/// Appends GPU ids separated by `;`.
+fn gpu_list(out: &mut String, ids: &[u32]) {
+    for (k, g) in ids.iter().enumerate() {
+        let sep = if k == 0 { "" } else { ";" };
+        let _ = write!(out, "{sep}{g}");
+    }
 }
 
 /// Writes one row per instance the engine asked for.
@@ -137,10 +157,10 @@ pub fn write_instances<W: Write>(
             cluster.ce(r.compute_environment).name.clone(),
             cluster.catalog.get(r.instance_type).name.clone(),
             r.market.to_string(),
-            secs(Some(r.launched_at)),
-            secs(r.ready_at),
-            secs(r.terminated_at),
-            secs(Some(SimTime(b.billed.0))),
+            secs_text(Some(r.launched_at)),
+            secs_text(r.ready_at),
+            secs_text(r.terminated_at),
+            secs_text(Some(SimTime(b.billed.0))),
             format!("{:.6}", b.cost.as_usd()),
             r.jobs_hosted.to_string(),
             r.interrupted.to_string(),
