@@ -295,6 +295,51 @@ fn grid_values_reach_the_loaded_scenario() {
     assert_eq!(w, vec![1.0, 0.25]);
 }
 
+/// The scheduling policy is a sweep axis like any other; a bad name is refused with its path.
+#[test]
+fn scheduler_policy_is_a_sweep_axis() {
+    use flotilla::plan::grid::Grid;
+    use flotilla::plan::run::Base;
+    let (base, _) = Base::read(
+        Path::new("scenarios/swf-hpc2n.toml"),
+        None,
+        Default::default(),
+    )
+    .unwrap();
+    let grid = |values: &str| {
+        let text = format!("[[axis]]\npath = \"scheduler.policy\"\nvalues = {values}\n");
+        Grid::from_table(&toml::from_str(&text).unwrap(), "test").unwrap()
+    };
+    let g = grid(r#"["fifo", "sjf+easy-backfill+best-fit[headroom=0.1]"]"#);
+    let pts = g.points();
+    assert_eq!(pts.len(), 2);
+    let policies: Vec<String> = pts
+        .iter()
+        .map(|p| {
+            base.load_point(&g, p)
+                .unwrap()
+                .cluster
+                .options
+                .policy
+                .to_string()
+        })
+        .collect();
+    assert_eq!(policies[0], "fifo");
+    assert!(
+        policies[1].contains("easy-backfill") && policies[1].contains("headroom"),
+        "{policies:?}"
+    );
+    let bad = grid(r#"["fifo", "easy"]"#);
+    let err = base
+        .load_point(&bad, &bad.points()[1])
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.contains("scheduler.policy") && err.contains("easy"),
+        "{err}"
+    );
+}
+
 /// Racing reaches brute force's answer on a real 18-point space with fewer runs, and makes
 /// the same runs (same sweep.csv) whatever the thread count.
 #[test]
