@@ -204,7 +204,7 @@ impl Engine {
         if dur.is_some_and(|d| now + d <= first) || floor.holds(need) {
             return true;
         }
-        p.reservations() > 1 && p.fits_now(now, free, need, dur)
+        p.several_reservations() && p.fits_now(now, free, need, dur)
     }
 
     /// After `job` started on `host` by backfilling: keeps the host's floor cache (lowered

@@ -109,9 +109,10 @@ impl HostProfile {
         self.search(now, free, need, dur, true) == Some(now)
     }
 
-    /// How many reservations hold capacity here.
-    pub(crate) fn reservations(&self) -> usize {
-        self.holds.keys().filter(|k| !k.2).count()
+    /// Whether more than one reservation holds capacity here (stops at the second: the
+    /// holds of a conservative queue may be thousands).
+    pub(crate) fn several_reservations(&self) -> bool {
+        self.holds.keys().filter(|k| !k.2).nth(1).is_some()
     }
 
     /// [`Self::earliest`], but only at a change after `now` (the job was offered `now`
