@@ -329,6 +329,37 @@ fn scheduler_policy_is_a_sweep_axis() {
         policies[1].contains("easy-backfill") && policies[1].contains("headroom"),
         "{policies:?}"
     );
+    // End to end: the literature's metrics are sweep columns. HPC2N under FIFO backfills
+    // nothing; EASY backfills and cuts the mean bounded slowdown (README's table).
+    let (t, dir) = out_dir("policies");
+    let g = t.path().join("grid.toml");
+    std::fs::write(
+        &g,
+        "[[axis]]\npath = \"scheduler.policy\"\nvalues = [\"fifo\", \"easy-backfill\"]\n",
+    )
+    .unwrap();
+    let o = flotilla(&[
+        "sweep",
+        "scenarios/swf-hpc2n.toml",
+        "--grid",
+        g.to_str().unwrap(),
+        "--seeds",
+        "1",
+        "--out",
+        dir.to_str().unwrap(),
+        "--no-report",
+    ]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let rows = csv_rows(&dir.join("sweep.csv"));
+    let backfilled = col(&rows, "jobs_backfilled_mean");
+    assert!(
+        backfilled[0] == 0.0 && backfilled[1] > 0.0,
+        "{backfilled:?}"
+    );
+    let bsld = col(&rows, "bounded_slowdown_mean_mean");
+    assert!(bsld[1] < bsld[0] && bsld[1] >= 1.0, "{bsld:?}");
+    let resp = col(&rows, "response_mean_s_mean");
+    assert!(resp[1] < resp[0], "{resp:?}");
     let bad = grid(r#"["fifo", "easy"]"#);
     let err = base
         .load_point(&bad, &bad.points()[1])

@@ -18,7 +18,7 @@ pub struct Metric {
 }
 
 /// The metrics every sweep reports, in column order.
-pub const METRICS: [Metric; 10] = [
+pub const METRICS: [Metric; 13] = [
     Metric {
         name: "total_cost_usd",
         get: |s| s.total_cost_usd,
@@ -58,6 +58,19 @@ pub const METRICS: [Metric; 10] = [
     Metric {
         name: "jobs_unfinished",
         get: |s| s.jobs_unfinished as f64,
+    },
+    // The scheduling literature's, for sweeps over `scheduler.policy` (docs/metrics.md).
+    Metric {
+        name: "response_mean_s",
+        get: |s| s.response_mean_s,
+    },
+    Metric {
+        name: "bounded_slowdown_mean",
+        get: |s| s.bounded_slowdown_mean,
+    },
+    Metric {
+        name: "jobs_backfilled",
+        get: |s| s.jobs_backfilled as f64,
     },
 ];
 
