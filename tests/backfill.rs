@@ -145,6 +145,30 @@ fn under_easy_the_reservation_follows_the_queue_head() {
     assert!(!job_named(&run, "B").backfilled);
 }
 
+/// 4 processors, EASY. A (2) asks for 100 s but runs 150; X (2) runs its 120 s; B (4) is
+/// reserved at 120, when both should be done; C (2, 100 s) waits behind it.
+#[test]
+fn a_reservation_held_up_by_an_overrun_keeps_its_claim() {
+    let trace = vec![
+        j("A", 0, 2, 150, 100),
+        j("X", 0, 2, 120, 120),
+        j("B", 1, 4, 10, 10),
+        j("C", 5, 2, 100, 100),
+    ];
+    let run = starts("easy-backfill", 4, trace);
+    // At 120 X ends but A still runs: B cannot start and when A ends is unknown. B keeps
+    // its claim, so C may not take the 2 free processors (it would still run when A ends):
+    // B starts when A ends, at 150, and C after B. Giving B's slot up would let C in at 120
+    // and hold B back to 220.
+    let s: Vec<u64> = ["A", "X", "B", "C"].map(|n| at(&run, n)).into();
+    assert_eq!(s, [0, 0, 150, 160]);
+    assert_eq!(
+        job_named(&run, "B").first_reservation,
+        Some(SimTime(120_000))
+    );
+    assert!(!job_named(&run, "C").backfilled);
+}
+
 #[test]
 fn backfilling_runs_are_deterministic() {
     for p in [

@@ -109,3 +109,41 @@ fn gpu_pack_keeps_cpu_work_from_stranding_gpus() {
     assert_eq!(started(&easy, "train").0, 2_000, "the GPUs were kept free");
     assert!(common::job_named(&easy, "train").backfilled);
 }
+
+/// Backfilling asks the placement policy again when its choice would delay a reservation,
+/// and never goes around it. A CPU host of 8 vCPUs and a GPU host (8 vCPUs, 1 GPU) that
+/// CPU jobs may use (`keep_cpu_jobs_off_gpu_instances` off), under EASY and gpu-pack: A
+/// (4 vCPUs, 100 s) runs on the CPU host; B (8 vCPUs) is reserved there at 100 (gpu-pack
+/// keeps it off the GPU host, whose free GPU needs all 8 vCPUs); C (2 vCPUs, 200 s) fits on
+/// the CPU host now but would delay B, and on the GPU host would strand its GPU.
+#[test]
+fn backfilling_keeps_to_the_placement_policy() {
+    let timed = |name, at, vcpus, secs| {
+        let mut t = job(name, at, 0, vcpus, 1024, secs);
+        t.spec.requested_time = Some(SimDuration::from_secs(secs));
+        t
+    };
+    let trace = vec![
+        timed("A", 0, 4, 100),
+        timed("B", 1, 8, 10),
+        timed("C", 2, 2, 200),
+    ];
+    let ce = ComputeEnvironment::unmanaged("c".into(), vec![host("cpu", 8, 0), host("gpu", 8, 1)]);
+    let mut s = scenario(
+        Catalog::new(Vec::new()),
+        vec![ce],
+        vec![common::queue("q", 1, &[0])],
+        trace,
+    );
+    s.cluster.options.keep_cpu_jobs_off_gpu_instances = false;
+    s.cluster.options.policy = PolicySpec::parse("easy-backfill+gpu-pack").unwrap();
+    let run = common::run(s).0;
+    assert_eq!(host_of(&run, "C"), "cpu");
+    assert_eq!(started(&run, "B").0, 100_000);
+    assert_eq!(
+        started(&run, "C").0,
+        110_000,
+        "after B, not backfilled on the GPU host"
+    );
+    assert!(!common::job_named(&run, "C").backfilled);
+}

@@ -135,6 +135,9 @@ impl Engine {
     }
 
     pub(super) fn reserve(&mut self, job: JobId, inst: super::InstanceId, need: Resources) {
+        // Waiting for this instance now: a backfilling reservation it held on a ready host
+        // would hold room nobody will use.
+        self.backfill_forget(job);
         self.take_capacity(inst, need);
         self.instances[inst.0 as usize].reserved.push(job);
         // `blocked` stays: a job waiting for a launch that may fail is still stuck, as far as

@@ -82,6 +82,10 @@ impl Engine {
         if self.backfill.on() {
             let ce = self.instances[id.0 as usize].compute_environment;
             self.backfill.hosts.entry(ce).or_default().insert(id);
+            // New room: jobs behind the reservations are worth another look, and the
+            // reservations may move onto it.
+            self.backfill.released += 1;
+            self.backfill.early += 1;
         }
     }
 
@@ -133,6 +137,7 @@ impl Engine {
     pub(super) fn backfill_withdrawn(&mut self, job: JobId) {
         if self.backfill.reservations.contains_key(&job) {
             self.backfill_forget(job);
+            self.backfill.released += 1;
             self.backfill.early += 1;
         }
     }
@@ -166,20 +171,38 @@ impl Engine {
             self.profile(r.host).remove_hold(job, r.start, r.dur);
         }
         let dur = estimate(&self.jobs[job.0 as usize].spec);
-        let mut found = self.delays_nobody(first, need, dur).then_some(first);
-        if found.is_none() {
-            let fitting: Vec<InstanceId> = {
-                let idx = &self.ces[ce.0 as usize].ready;
-                idx.fitting(&need, gpu_hosts).map(|(id, _)| id).collect()
-            };
-            found = fitting
-                .into_iter()
-                .find(|&h| h != first && self.delays_nobody(h, need, dur));
+        // Where the policy's choice would delay a reservation, it chooses again without that
+        // host (hidden from the index meanwhile), so a job only ever goes where the policy
+        // puts it: gpu-pack's CPU jobs still never strand a GPU.
+        let mut refused = Vec::new();
+        let mut choice = Some(first);
+        let found = loop {
+            let Some(h) = choice else { break None };
+            if self.delays_nobody(h, need, dur) {
+                break Some(h);
+            }
+            self.hide_ready(h, true);
+            refused.push(h);
+            choice = self.place(ce, true, need, gpu_hosts);
+        };
+        for h in refused {
+            self.hide_ready(h, false);
         }
         if let (None, Some(r)) = (found, own) {
             self.profile(r.host).add_hold(job, r.start, need, r.dur);
         }
         found
+    }
+
+    /// Takes a ready host out of its compute environment's index (`hide`), or puts it back.
+    fn hide_ready(&mut self, host: InstanceId, hide: bool) {
+        let inst = &self.instances[host.0 as usize];
+        let idx = &mut self.ces[inst.compute_environment.0 as usize].ready;
+        if hide {
+            idx.remove(host, inst.free, inst.gpu_host);
+        } else {
+            idx.insert(host, inst.free, inst.gpu_host);
+        }
     }
 
     fn profile(&mut self, host: InstanceId) -> &mut HostProfile {
@@ -214,13 +237,14 @@ impl Engine {
         j.backfilled = true;
         let dur = estimate(&j.spec);
         let now = self.now;
+        let free = self.instances[host.0 as usize].free;
         let p = self.profile(host);
         let past_first = p
             .holds
             .keys()
             .next()
             .is_some_and(|&(first, _, _)| dur.is_none_or(|d| now + d > first));
-        p.keep_floor(past_first.then_some(need));
+        p.keep_floor(now, free, need, dur.is_some(), past_first);
     }
 
     /// The scan of queue `q` after its head blocked: the first `depth` waiting jobs get (or
@@ -228,7 +252,10 @@ impl Engine {
     /// and delay no reservation.
     pub(super) fn backfill_queue(&mut self, q: usize, head: JobId, out: &mut Vec<Command>) {
         if self.multinode.contains_key(&head) {
-            return; // a blocked multi-node job blocks its queue, as under FIFO
+            // A blocked multi-node job blocks its queue, as under FIFO: the jobs behind it
+            // start nothing, so the room their reservations held goes back to the others.
+            self.drop_stale_reservations(q, &[], 0);
+            return;
         }
         let stamp = (self.backfill.released, self.queues[q].inserts());
         let due = self
@@ -337,6 +364,9 @@ impl Engine {
         if let Some(host) = self.start_now_if_harmless(q, job, out) {
             return Some(host);
         }
+        if self.keep_overrun_claim(job) {
+            return None;
+        }
         let (need, dur) = {
             let j = &self.jobs[job.0 as usize];
             (j.resources(), estimate(&j.spec))
@@ -353,6 +383,37 @@ impl Engine {
             .get_or_insert(start);
         self.timers.insert((start, Timer::ReservationDue(job)));
         None
+    }
+
+    /// A reservation came due but its host still lacks the room: a job there ran past its
+    /// estimate, and when it ends is unknown. The claim stands, held from now, rather than
+    /// moving to a later slot: a later slot would let jobs behind take the room the overrun
+    /// gives back, and the job would start after them. Until then the host takes no
+    /// backfilled job that could still run when the overrun ends (the profile counts the
+    /// overrun as never ending). Not when the room is there and the placement policy turned
+    /// the host down: that job searches again.
+    fn keep_overrun_claim(&mut self, job: JobId) -> bool {
+        let Some(r) = self.backfill.reservations.get(&job).copied() else {
+            return false;
+        };
+        let now = self.now;
+        let need = self.jobs[job.0 as usize].resources();
+        let inst = &self.instances[r.host.0 as usize];
+        if r.start > now || inst.state != InstanceState::Ready || inst.free.holds(&need) {
+            return false;
+        }
+        if r.start < now {
+            // Hold from now for the whole estimate: a hold left where it was would give its
+            // capacity back at its old end, before the job could have run.
+            self.backfill.due.remove(&(r.start, job));
+            let p = self.profile(r.host);
+            p.remove_hold(job, r.start, r.dur);
+            p.add_hold(job, now, need, r.dur);
+            let r = Reservation { start: now, ..r };
+            self.backfill.reservations.insert(job, r);
+            self.backfill.due.insert((now, job));
+        }
+        true
     }
 
     /// Starts `job` now on a ready host where it delays no reservation, if there is one.

@@ -53,6 +53,25 @@ impl Delta {
     }
 }
 
+/// [`HostProfile::floor`]'s answer and what it was computed for.
+#[derive(Clone, Copy, Debug)]
+struct FloorCache {
+    version: u64,
+    now: SimTime,
+    /// The profile's next change after `now`: until then time changes nothing.
+    until: SimTime,
+    free: Resources,
+    first: SimTime,
+    floor: Delta,
+}
+
+impl FloorCache {
+    /// Whether it answers for this profile version, time and free capacity.
+    fn holds_for(&self, version: u64, now: SimTime, free: Resources) -> bool {
+        self.version == version && self.free == free && self.now <= now && now < self.until
+    }
+}
+
 /// Changes to come on one host.
 #[derive(Clone, Debug, Default)]
 pub(crate) struct HostProfile {
@@ -63,8 +82,10 @@ pub(crate) struct HostProfile {
     pub(crate) holds: BTreeMap<(SimTime, JobId, bool), Delta>,
     /// Bumped on every change (keeps [`Self::floor`]'s cache honest).
     pub(crate) version: u64,
-    /// Cached `(version, first hold start, min free from then on)`.
-    floor_cache: Option<(u64, SimTime, Delta)>,
+    /// Cached floor, valid for one `(version, now, free)`: time alone changes it (a release
+    /// passing its estimate stops counting), and so does capacity taken by a job without
+    /// an estimate, which adds no release.
+    floor_cache: Option<FloorCache>,
 }
 
 impl HostProfile {
@@ -175,12 +196,15 @@ impl HostProfile {
     /// and ends by then delays no reservation, and one running past it needs only fit
     /// under this floor.
     pub(crate) fn floor(&mut self, now: SimTime, free: Resources) -> Option<(SimTime, Delta)> {
-        if let Some((v, s, m)) = self.floor_cache {
-            if v == self.version {
-                return Some((s, m));
+        if let Some(c) = self.floor_cache {
+            if c.holds_for(self.version, now, free) {
+                return Some((c.first, c.floor));
             }
         }
-        let first = self.holds.keys().next()?.0.max(now);
+        let Some(first) = self.holds.keys().next().map(|k| k.0.max(now)) else {
+            self.floor_cache = None;
+            return None;
+        };
         let mut level = Delta::of(free, 1);
         let mut floor: Option<Delta> = None;
         {
@@ -196,18 +220,58 @@ impl HostProfile {
             }
         }
         let floor = floor.unwrap_or(level);
-        self.floor_cache = Some((self.version, first, floor));
+        self.floor_cache = Some(FloorCache {
+            version: self.version,
+            now,
+            until: self.next_change_after(now),
+            free,
+            first,
+            floor,
+        });
         Some((first, floor))
     }
 
-    /// After a job started here by backfilling (its release just added): keeps the cached
-    /// floor, lowered by `lower` when the job may run past the first hold. Exact when it
-    /// ends before it; a safe bound otherwise, as classic EASY keeps its "extra" nodes.
-    pub(crate) fn keep_floor(&mut self, lower: Option<Resources>) {
-        if let Some((_, s, m)) = self.floor_cache {
-            let m = lower.map_or(m, |need| m.minus(need));
-            self.floor_cache = Some((self.version, s, m));
-        }
+    /// The time of the first release or hold change strictly after `now` (`SimTime(u64::MAX)`
+    /// with none): before it, the profile seen from any later instant is the same.
+    fn next_change_after(&self, now: SimTime) -> SimTime {
+        use std::ops::Bound::{Excluded, Unbounded};
+        let rel = self
+            .releases
+            .range((Excluded((now, JobId(u32::MAX))), Unbounded));
+        let hold = self
+            .holds
+            .range((Excluded((now, JobId(u32::MAX), true)), Unbounded));
+        let next = |t: Option<SimTime>| t.unwrap_or(SimTime(u64::MAX));
+        next(rel.map(|(k, _)| k.0).next()).min(next(hold.map(|(k, _)| k.0).next()))
+    }
+
+    /// After a job needing `need` started here by backfilling at `now` (its release, if it
+    /// has an estimate, just added: `bumped`), leaving `free`: keeps the cached floor,
+    /// lowered by `need` when the job may run past the first hold. Exact when it ends before
+    /// it; a safe bound otherwise, as classic EASY keeps its "extra" nodes. Only a cache
+    /// made for the moment just before this start is kept; any other is dropped.
+    pub(crate) fn keep_floor(
+        &mut self,
+        now: SimTime,
+        free: Resources,
+        need: Resources,
+        bumped: bool,
+        past_first: bool,
+    ) {
+        let before = self.version - u64::from(bumped);
+        self.floor_cache = self.floor_cache.and_then(|c| {
+            let fresh = c.holds_for(before, now, free.plus(&need));
+            fresh.then(|| FloorCache {
+                version: self.version,
+                free,
+                floor: if past_first {
+                    c.floor.minus(need)
+                } else {
+                    c.floor
+                },
+                ..c
+            })
+        });
     }
 
     /// Holds `need` from `start` for `dur` (for good when `None`) for `job`.
