@@ -10,13 +10,22 @@
 //!   job's estimate, given running jobs ending at their estimates and the reservations in
 //!   front. Backfilled jobs use ready hosts only; they never launch instances.
 //! - Reservations only move earlier: they are searched again (with every other one in place,
-//!   so a job's old slot is always still free) only after some job ended; otherwise they
-//!   stand. A job running past its estimate makes the profile say "any moment now".
+//!   so a job's old slot is always still free) only after some job ended away from its
+//!   estimate, a reservation was withdrawn or a host came or went; otherwise they stand.
+//! - A job running past its estimate frees its capacity "never" as far as new searches go.
+//!   A reservation that comes due while such a job still holds its room keeps its claim,
+//!   from now on, rather than moving later: nothing behind it may take the room the overrun
+//!   gives back.
+//! - Under EASY the reservation belongs to the current head: a job ranked ahead that
+//!   arrives (SJF, fair share) takes it over.
+//! - Jobs go only where the placement policy puts them: a host it chose that would delay a
+//!   reservation is hidden and the policy asked again.
 //! - Multi-node parallel jobs are never backfilled and a blocked one blocks its queue, as
-//!   under FIFO.
+//!   under FIFO (the reservations behind it are dropped).
 //! - Cost: a host's profile is its own running jobs and reservations (`profile`), so a
 //!   search costs O(changes on the hosts searched); checking a job behind the reservations
-//!   costs one placement and O(1) against the cached floor of the host's profile. A pass
+//!   costs one placement and O(1) against the cached floor of the host's profile (valid
+//!   until the profile, the host's free capacity or its next change in time moves). A pass
 //!   never costs running jobs × queue length.
 
 mod profile;
