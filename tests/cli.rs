@@ -239,3 +239,26 @@ fn the_cpu_off_gpu_policy_changes_the_gpu_shared_run() {
         "CPU jobs can no longer use spare vCPUs of GPU hosts: {policy} vs {aws_default}"
     );
 }
+
+#[test]
+fn policies_lists_every_builtin_under_its_role() {
+    let o = flotilla(&["policies"]);
+    assert!(o.status.success(), "{}", text(&o.stderr));
+    let out = text(&o.stdout);
+    let registry = flotilla::engine::policy::Registry::builtin();
+    let list = registry.list();
+    assert!(list.len() >= 14, "{list:?}");
+    for (name, role, about) in list {
+        // The policy's line comes after its role's heading and before the next heading.
+        let heading = out
+            .find(&format!("\n{role}:\n"))
+            .unwrap_or_else(|| panic!("{role}: {out}"));
+        let section = &out[heading + role.len() + 3..];
+        let section = &section[..section.find("\n\n").unwrap_or(section.len())];
+        let line = section
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} not under {role}: {out}"));
+        assert!(line.ends_with(about), "{line}");
+    }
+}

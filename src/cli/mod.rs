@@ -63,6 +63,9 @@ pub enum Command {
     SpotFit(spot_fit::SpotFitArgs),
     /// (Re)build a run folder's charts and index.html from its files.
     Report(report::ReportArgs),
+    /// List the built-in scheduling policies (`--policy`, `[scheduler] policy`) by role,
+    /// with what each does.
+    Policies,
 }
 
 /// `flotilla simulate`.
@@ -213,6 +216,31 @@ pub struct ValidateArgs {
     pub skip_bad_lines: bool,
 }
 
+/// `flotilla policies`: one line per built-in policy, grouped by role in spec order.
+fn policy_list() -> String {
+    use std::fmt::Write as _;
+    let registry = crate::engine::policy::Registry::builtin();
+    let list = registry.list();
+    let mut out = String::from(
+        "Combine one per role with `+`, parameters in brackets: \
+         --policy 'sjf+easy-backfill+best-fit[headroom=0.1]'\n",
+    );
+    let width = list.iter().map(|(n, _, _)| n.len()).max().unwrap_or(0);
+    let mut roles: Vec<&str> = Vec::new();
+    for (_, role, _) in &list {
+        if !roles.contains(role) {
+            roles.push(role);
+        }
+    }
+    for role in roles {
+        let _ = writeln!(out, "\n{role}:");
+        for (name, _, about) in list.iter().filter(|(_, r, _)| *r == role) {
+            let _ = writeln!(out, "  {name:<width$}  {about}");
+        }
+    }
+    out
+}
+
 /// Parses the command line, runs it and maps errors to an exit code.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -229,6 +257,10 @@ pub fn main() -> ExitCode {
         Command::Diff(a) => diff::run(a),
         Command::SpotFit(a) => spot_fit::run(a),
         Command::Report(a) => report::run(a),
+        Command::Policies => {
+            print!("{}", policy_list());
+            Ok(ExitCode::SUCCESS)
+        }
     };
     match result {
         Ok(code) => code,
