@@ -1,5 +1,5 @@
-//! `flotilla compare`: strategies (or scheduling policies) × seeds on rayon, one run per task, results sorted before
-//! they are printed so the table never depends on thread count.
+//! `flotilla compare`: strategies (or scheduling policies) × seeds on rayon, one run per
+//! task, results sorted before they are printed so the table never depends on thread count.
 
 use super::CompareArgs;
 use crate::model::AllocationStrategy;
@@ -21,8 +21,12 @@ pub(crate) fn parse_seeds(spec: &str, base: u64) -> anyhow::Result<Vec<u64>> {
 enum Variant {
     /// An allocation strategy for every managed compute environment.
     Strategy(AllocationStrategy),
-    /// Scheduling policies (`--policy` text) and their label.
-    Policy { text: String, label: String },
+    /// Scheduling policies (checked `--policy` text) and their label.
+    Policy {
+        text: String,
+        spec: crate::engine::policy::PolicySpec,
+        label: String,
+    },
 }
 
 impl Variant {
@@ -34,14 +38,11 @@ impl Variant {
     }
 
     /// Sets it on `scenario`.
-    fn apply(&self, scenario: &mut crate::scenario::Scenario) -> anyhow::Result<()> {
+    fn apply(&self, scenario: &mut crate::scenario::Scenario) {
         match self {
             Variant::Strategy(s) => scenario.apply_strategy(*s),
-            Variant::Policy { text, .. } => {
-                super::apply_policy(scenario, text)?;
-            }
+            Variant::Policy { spec, .. } => scenario.cluster.options.policy = spec.clone(),
         }
-        Ok(())
     }
 }
 
@@ -78,10 +79,7 @@ pub(crate) fn split_policies(text: &str) -> anyhow::Result<Vec<String>> {
 }
 
 /// The rows asked for, checked: `--policies` if given, else `--strategies`.
-fn variants(
-    a: &CompareArgs,
-    base: &crate::scenario::Scenario,
-) -> anyhow::Result<(CompareKind, Vec<Variant>)> {
+fn variants(a: &CompareArgs) -> anyhow::Result<(CompareKind, Vec<Variant>)> {
     let Some(text) = &a.policies else {
         let v = a
             .strategies
@@ -92,15 +90,16 @@ fn variants(
     };
     let mut out: Vec<Variant> = Vec::new();
     for p in split_policies(text)? {
-        // Checked against the built-ins once here; each run applies it again.
-        let label = super::apply_policy(&mut base.clone(), &p)?;
-        if let Some(other) = out.iter().find(|v| v.label() == label) {
-            let Variant::Policy { text: o, .. } = other else {
-                unreachable!("only policies here")
-            };
+        // Checked against the built-ins once here; each run only sets it.
+        let (spec, label) = super::check_policy(&p)?;
+        if let Some(Variant::Policy { text: o, .. }) = out.iter().find(|v| v.label() == label) {
             anyhow::bail!("--policies: `{p}` is `{o}` again (label {label})");
         }
-        out.push(Variant::Policy { text: p, label });
+        out.push(Variant::Policy {
+            text: p,
+            spec,
+            label,
+        });
     }
     Ok((CompareKind::Policies, out))
 }
@@ -117,7 +116,7 @@ pub(super) fn run(a: CompareArgs) -> anyhow::Result<ExitCode> {
         opts,
         a.cluster_from_header,
     )?;
-    let (kind, variants) = variants(&a, &base)?;
+    let (kind, variants) = variants(&a)?;
     let seeds = parse_seeds(&a.seeds, base.seed)?;
     let dir = a
         .out
@@ -197,7 +196,7 @@ fn one_run(
 ) -> anyhow::Result<(Summary, Vec<f64>)> {
     let mut scenario = base.clone();
     scenario.seed = seed;
-    variant.apply(&mut scenario)?;
+    variant.apply(&mut scenario);
     let label = variant.label();
     let run = match keep {
         Some(root) => {

@@ -359,14 +359,22 @@ pub(crate) fn apply_policy(
     scenario: &mut crate::scenario::Scenario,
     text: &str,
 ) -> anyhow::Result<String> {
+    let (spec, label) = check_policy(text)?;
+    scenario.cluster.options.policy = spec;
+    Ok(label)
+}
+
+/// `--policy` text parsed and checked against the built-ins, with its label.
+pub(crate) fn check_policy(
+    text: &str,
+) -> anyhow::Result<(crate::engine::policy::PolicySpec, String)> {
     use crate::engine::policy::{PolicySpec, Registry};
     let spec = PolicySpec::parse(text).map_err(|m| anyhow::anyhow!("--policy {text}: {m}"))?;
     Registry::builtin()
         .resolve(&spec)
         .map_err(|m| anyhow::anyhow!("--policy {text}: {m}"))?;
     let label = policy_label(&spec);
-    scenario.cluster.options.policy = spec;
-    Ok(label)
+    Ok((spec, label))
 }
 
 /// A policy spec as a file-name-safe label.

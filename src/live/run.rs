@@ -297,14 +297,14 @@ fn write_record(
     let inst = dir.join("instances.csv");
     let f = BufWriter::new(File::create(&inst).with_context(|| inst.display().to_string())?);
     tables::write_instances(f, engine, &bills, None)?;
-    crate::record::write_groups(dir, engine)?;
     let mut summary = Summary {
         scenario: s.name.clone(),
         strategy: "live".into(),
         seed: s.seed,
         ..Summary::default()
     };
-    metrics::summarize(engine, &bills, shares, &mut summary);
+    let groups = metrics::summarize(engine, &bills, shares, &mut summary);
+    crate::record::write_groups(dir, &groups)?;
     summary.sim_end_s = end.as_secs_f64();
     Ok(summary)
 }

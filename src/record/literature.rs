@@ -203,9 +203,29 @@ pub fn fairness(rows: &[GroupRow]) -> (u64, f64, f64, f64) {
     (xs.len() as u64, min, max, jain_index(&xs))
 }
 
+/// The per-user and per-share rows of a run (`users.csv`, `shares.csv`), computed once for
+/// both the summary's fairness fields and the tables.
+#[derive(Clone, Debug, Default)]
+pub struct Groups {
+    /// One row per user.
+    pub users: Vec<GroupRow>,
+    /// One row per share.
+    pub shares: Vec<GroupRow>,
+}
+
+impl Groups {
+    /// The groups of `engine`'s jobs.
+    pub fn of(engine: &Engine) -> Self {
+        Groups {
+            users: groups(engine, user_of),
+            shares: groups(engine, share_of),
+        }
+    }
+}
+
 /// Fills the literature fields of `s` (after [`super::metrics::summarize`], whose total cost
-/// it divides).
-pub fn fill(engine: &Engine, s: &mut Summary) {
+/// it divides); the fairness fields come from `g`.
+pub fn fill(engine: &Engine, g: &Groups, s: &mut Summary) {
     let (mut n, mut response, mut sld, mut bsld, mut useful) = (0u64, 0.0, 0.0, 0.0, 0.0);
     for j in engine.jobs() {
         if j.backfilled {
@@ -235,13 +255,13 @@ pub fn fill(engine: &Engine, s: &mut Summary) {
         s.user_bounded_slowdown_min,
         s.user_bounded_slowdown_max,
         s.user_jain_index,
-    ) = fairness(&groups(engine, user_of));
+    ) = fairness(&g.users);
     (
         s.shares,
         s.share_bounded_slowdown_min,
         s.share_bounded_slowdown_max,
         s.share_jain_index,
-    ) = fairness(&groups(engine, share_of));
+    ) = fairness(&g.shares);
 }
 
 /// Writes `rows` as CSV with the group column named `key_name` (`user` or `share`).

@@ -191,8 +191,13 @@ pub fn queue_wait(j: &crate::engine::JobRecord) -> Option<SimDuration> {
 }
 
 /// Fills the job, wait and cost fields of a summary, and the literature's
-/// ([`super::literature::fill`]).
-pub fn summarize(engine: &Engine, bills: &[Bill], shares: MicroUsd, s: &mut Summary) {
+/// ([`super::literature::fill`]); returns the per-user and per-share rows it used.
+pub fn summarize(
+    engine: &Engine,
+    bills: &[Bill],
+    shares: MicroUsd,
+    s: &mut Summary,
+) -> super::literature::Groups {
     let (mut first, mut last) = (SimTime::MAX, SimTime::ZERO);
     let mut waits = Vec::with_capacity(engine.jobs().len());
     let (mut busy, mut lost) = (0u128, 0u128);
@@ -243,7 +248,9 @@ pub fn summarize(engine: &Engine, bills: &[Bill], shares: MicroUsd, s: &mut Summ
     };
     s.interrupted_vcpu_seconds = lost as f64 / 1000.0;
     costs(engine, bills, shares, busy, s);
-    super::literature::fill(engine, s);
+    let groups = super::literature::Groups::of(engine);
+    super::literature::fill(engine, &groups, s);
+    groups
 }
 
 fn costs(engine: &Engine, bills: &[Bill], shares: MicroUsd, busy_vcpu_ms: u128, s: &mut Summary) {

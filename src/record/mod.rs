@@ -33,6 +33,8 @@ pub struct SimRun {
     pub job_shares: crate::model::MicroUsd,
     /// The summary (`wall_seconds` is left for the caller, who owns the clock).
     pub summary: Summary,
+    /// Per-user and per-share rows (`users.csv`, `shares.csv`).
+    pub groups: literature::Groups,
 }
 
 /// Runs `scenario` in the simulator, writing every input and command to `events` if given.
@@ -114,7 +116,7 @@ fn simulate_inner(
     let job_shares = (0..engine.jobs().len())
         .map(|j| metrics::job_cost_share(&engine, driver.prices(), j, end))
         .sum();
-    metrics::summarize(&engine, &bills, job_shares, &mut summary);
+    let groups = metrics::summarize(&engine, &bills, job_shares, &mut summary);
     summary.events_processed = stats.events_processed;
     summary.sim_end_s = end.as_secs_f64();
     Ok(SimRun {
@@ -124,6 +126,7 @@ fn simulate_inner(
         bills,
         job_shares,
         summary,
+        groups,
     })
 }
 
@@ -213,19 +216,19 @@ pub fn write_tables(dir: &Path, run: &SimRun) -> io::Result<()> {
     let f = BufWriter::new(File::create(&inst).map_err(|e| with_path(e, &inst))?);
     let zones = run.driver.instance_zones();
     tables::write_instances(f, &run.engine, &run.bills, zones.as_deref())?;
-    write_groups(dir, &run.engine)
+    write_groups(dir, &run.groups)
 }
 
 /// Writes `users.csv` and `shares.csv`: each user's and share's mean wait, response,
 /// slowdown and bounded slowdown ([`literature::groups`]).
-pub fn write_groups(dir: &Path, engine: &Engine) -> io::Result<()> {
-    for (file, key, of) in [
-        ("users.csv", "user", literature::user_of as fn(&_) -> &str),
-        ("shares.csv", "share", literature::share_of),
+pub fn write_groups(dir: &Path, groups: &literature::Groups) -> io::Result<()> {
+    for (file, key, rows) in [
+        ("users.csv", "user", &groups.users),
+        ("shares.csv", "share", &groups.shares),
     ] {
         let path = dir.join(file);
         let f = BufWriter::new(File::create(&path).map_err(|e| with_path(e, &path))?);
-        literature::write_groups(f, key, &literature::groups(engine, of))?;
+        literature::write_groups(f, key, rows)?;
     }
     Ok(())
 }

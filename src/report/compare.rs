@@ -193,9 +193,6 @@ pub struct CompareRow {
     pub means: Vec<f64>,
 }
 
-/// The former name of [`CompareRow`].
-pub type StrategyRow = CompareRow;
-
 impl CompareRow {
     /// The means of `runs` for `kind`'s columns (0 for no runs).
     pub fn of(kind: CompareKind, label: &str, runs: &[&Summary]) -> Self {

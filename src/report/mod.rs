@@ -20,9 +20,7 @@ pub mod series;
 mod sweep;
 mod tables;
 
-pub use compare::{
-    write_compare_report, Column, CompareKind, CompareRow, CompareTable, StrategyRow,
-};
+pub use compare::{write_compare_report, Column, CompareKind, CompareRow, CompareTable};
 pub use html::HtmlTable;
 pub use run::write_run_report;
 pub use sweep::{write_sweep_report, SweepPoint};
